@@ -1,0 +1,26 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "clients"
+
+urlpatterns = [
+    path("sign-up/", views.sign_up, name="sign_up"),
+    path("log-in/", views.LoginView.as_view(), name="login"),
+    path("log-out/", views.LogoutView.as_view(), name="logout"),
+    path("account/", views.account, name="account"),
+    path("account/details/", views.edit_contact_details, name="edit_contact_details"),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="clients/password_reset_sent.html"),
+        name="password_reset_sent",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+]

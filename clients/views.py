@@ -1,0 +1,109 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.debug import sensitive_post_parameters
+
+from . import services
+from .forms import ContactDetailsForm, LoginForm, SignUpForm
+from .models import Client
+
+
+@sensitive_post_parameters(
+    "password1", "password2", "date_of_birth_0", "date_of_birth_1", "date_of_birth_2"
+)
+def sign_up(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("clients:account")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            client = services.register_client(
+                email=data["email"],
+                password=data["password1"],
+                full_name=data["full_name"],
+                phone=data["phone"],
+                date_of_birth=data["date_of_birth"],
+            )
+        except services.AccountError as error:
+            form.add_error(None, error.message)
+        else:
+            login(request, client.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {client.first_name}. Your account is ready.")
+            return redirect("clients:account")
+    return render(request, "clients/sign_up.html", {"form": form})
+
+
+def _client_of(request: HttpRequest) -> Client | None:
+    return Client.objects.filter(user=request.user).first()
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "clients/account.html", {"client": _client_of(request)})
+
+
+@login_required
+def edit_contact_details(request: HttpRequest) -> HttpResponse:
+    client = _client_of(request)
+    if client is None:
+        messages.info(request, "Staff and therapist accounts have no client profile to edit.")
+        return redirect("clients:account")
+    form = ContactDetailsForm(request.POST or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        services.update_contact_details(
+            client=client,
+            full_name=form.cleaned_data["full_name"],
+            phone=form.cleaned_data["phone"],
+        )
+        messages.success(request, "Your details are saved.")
+        return redirect("clients:account")
+    return render(request, "clients/edit_contact_details.html", {"form": form, "client": client})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "clients/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are logged out.")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "clients/password_change.html"
+    success_url = reverse_lazy("clients:account")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is changed.")
+        return super().form_valid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "clients/password_reset.html"
+    email_template_name = "clients/email/password_reset.txt"
+    subject_template_name = "clients/email/password_reset_subject.txt"
+    success_url = reverse_lazy("clients:password_reset_sent")
+
+    def form_valid(self, form):
+        self.extra_email_context = {"site_name": settings.SPA_NAME}
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "clients/password_reset_confirm.html"
+    success_url = reverse_lazy("clients:login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is reset. Log in with your new password.")
+        return super().form_valid(form)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = "Spa Booking administration"
+admin.site.site_title = "Spa Booking admin"
+admin.site.index_title = "Run the spa"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("clients.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -78,7 +78,11 @@ class DateOfBirthField(forms.MultiValueField):
             forms.CharField(required=False, max_length=9),
             forms.CharField(required=False, max_length=4),
         )
-        kwargs.setdefault("help_text", "For example, 27 3 1990")
+        kwargs.setdefault(
+            "help_text",
+            "For example, 27 3 1990. We ask because back-walking is only for adults; "
+            "you cannot change it yourself later, so please check it.",
+        )
         super().__init__(parts, require_all_fields=False, **kwargs)
 
     def compress(self, data_list: list[str]) -> datetime.date | None:

@@ -1,0 +1,34 @@
+import pytest
+from django.test import Client as HttpClient
+
+from tests.factories import PASSWORD, ClientFactory, UserFactory
+
+
+@pytest.fixture
+def client_account(db):
+    """A signed-up client (the person), with a known password."""
+    return ClientFactory(user__email="ana@example.com", full_name="Ana Example")
+
+
+@pytest.fixture
+def logged_in(client_account) -> HttpClient:
+    http = HttpClient()
+    http.force_login(client_account.user)
+    return http
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_http(staff_user) -> HttpClient:
+    http = HttpClient()
+    http.force_login(staff_user)
+    return http
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD

@@ -1,0 +1,107 @@
+"""Settings fail closed and production settings pass Django's deployment check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_django(code: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "SPA_", "EMAIL_"))
+    }
+    env.update(env_overrides)
+    env["DJANGO_SETTINGS_MODULE"] = "spa_booking.settings"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run_django("import django; django.setup()")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    result = run_django(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_SECRET_KEY="x" * 60,
+    )
+
+    assert result.stdout.strip() == "False"
+
+
+def test_development_starts_without_a_secret_key_when_debug_is_on():
+    result = run_django(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_DEBUG="on",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_production_settings_pass_the_deployment_check():
+    result = run_django(
+        "import sys; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        DJANGO_SECRET_KEY="kq3v8Zr2-x9TnP0bLw7Hy4Jd6Fs1Mc5Ge8Ua3Oi2Rt7Yp4Xn0Vb6Qz9Kl1Wm5Sj",
+        DJANGO_ALLOWED_HOSTS="spa.example",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_email_goes_to_smtp_from_the_environment():
+    result = run_django(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)",
+        DJANGO_SECRET_KEY="x" * 60,
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.spa.example:587",
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "smtp.spa.example",
+        "587",
+    ]
+
+
+@pytest.mark.django_db
+def test_pages_carry_the_security_headers(client):
+    response = client.get("/", secure=True)
+
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+@pytest.mark.django_db
+def test_plain_http_is_redirected_to_https_in_production(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get("/")
+
+    assert response.status_code == 301
+    assert response.url.startswith("https://")

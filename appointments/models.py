@@ -2,6 +2,8 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -225,3 +227,147 @@ class TimeOff(models.Model):
     def __str__(self) -> str:
         start = timezone.localtime(self.starts_at)
         return f"Time off from {start:%d %b %Y %H:%M}"
+
+
+class TsTzRange(models.Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+def _no_overlap(field: str, name: str, message: str) -> ExclusionConstraint:
+    """Two appointments that are not cancelled never block the same time of `field`.
+
+    The condition names the one status that frees its time, not the ones that
+    hold it, so a status added later blocks time until someone decides otherwise.
+    """
+    return ExclusionConstraint(
+        name=name,
+        expressions=[
+            (TsTzRange("starts_at", "blocked_until", RangeBoundary()), RangeOperators.OVERLAPS),
+            (field, RangeOperators.EQUAL),
+        ],
+        condition=~Q(status="cancelled"),
+        violation_error_message=message,
+    )
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING_REVIEW = "pending_review", "Waiting for health review"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def active(self) -> "AppointmentQuerySet":
+        """Appointments that hold their time: everything but cancelled ones."""
+        return self.exclude(status=Appointment.Status.CANCELLED)
+
+    def upcoming(self, now: datetime.datetime | None = None) -> "AppointmentQuerySet":
+        return self.filter(starts_at__gte=now or timezone.now()).order_by("starts_at")
+
+    def past(self, now: datetime.datetime | None = None) -> "AppointmentQuerySet":
+        return self.filter(starts_at__lt=now or timezone.now()).order_by("-starts_at")
+
+    def overlapping(
+        self, start: datetime.datetime, end: datetime.datetime
+    ) -> "AppointmentQuerySet":
+        """Appointments whose blocked time touches [start, end)."""
+        return self.filter(starts_at__lt=end, blocked_until__gt=start)
+
+    def with_details(self) -> "AppointmentQuerySet":
+        return self.select_related("treatment", "therapist", "room", "client__user")
+
+
+class Appointment(models.Model):
+    """A client's treatment with a therapist in a room, from starts_at to ends_at.
+
+    The therapist and the room stay blocked until blocked_until (the treatment's
+    buffer after it); PostgreSQL refuses any overlap of that blocked time.
+    """
+
+    Status = AppointmentStatus
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="appointments"
+    )
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="appointments")
+    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(
+        help_text="End of the treatment plus its buffer: therapist and room are busy until then."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONFIRMED)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    # Bumped on every change the client's calendar should pick up (iCalendar SEQUENCE).
+    revision = models.PositiveIntegerField(default=0)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # The booking form's one-time token: a double-submitted form books once.
+    booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [
+            # "My appointments" and the reminder run read by client or by start time.
+            models.Index(fields=["client", "starts_at"], name="appointment_client_start_idx"),
+            models.Index(fields=["starts_at"], name="appointment_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="appointments_appointment_ends_after_start",
+                violation_error_message="An appointment must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked_until__gte=models.F("ends_at")),
+                name="appointments_appointment_blocked_until_after_end",
+                violation_error_message="The blocked time cannot end before the appointment.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AppointmentStatus.values),
+                name="appointments_appointment_known_status",
+                violation_error_message="Unknown appointment status.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled", cancelled_at__isnull=False)
+                | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),
+                name="appointments_appointment_cancelled_at_with_status",
+                violation_error_message="A cancelled appointment records when it was cancelled.",
+            ),
+            _no_overlap(
+                "therapist",
+                "appointments_appointment_no_therapist_overlap",
+                "The therapist already has an appointment at that time.",
+            ),
+            _no_overlap(
+                "room",
+                "appointments_appointment_no_room_overlap",
+                "The room is already taken at that time.",
+            ),
+            _no_overlap(
+                "client",
+                "appointments_appointment_no_client_overlap",
+                "The client already has an appointment at that time.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        start = timezone.localtime(self.starts_at)
+        return f"{self.treatment} with {self.therapist}, {start:%a %d %b %Y %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != self.Status.CANCELLED
+
+    @property
+    def is_open(self) -> bool:
+        """Still to happen: the client may cancel or move it (within the window)."""
+        return self.status in (self.Status.PENDING_REVIEW, self.Status.CONFIRMED)

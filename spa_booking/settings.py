@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django.forms",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -217,6 +218,15 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Booking rules
+SPA_SLOT_STEP_MINUTES = env.int("SPA_SLOT_STEP_MINUTES", default=15)
+SPA_MINIMUM_NOTICE_HOURS = env.float("SPA_MINIMUM_NOTICE_HOURS", default=2)
+SPA_BOOKING_HORIZON_DAYS = env.int("SPA_BOOKING_HORIZON_DAYS", default=60)
+SPA_CANCELLATION_WINDOW_HOURS = env.float("SPA_CANCELLATION_WINDOW_HOURS", default=24)
+# How long a booking waits for another booking of the same therapist, room or
+# client before it gives up and asks the person to try again.
+SPA_BOOKING_LOCK_TIMEOUT_MS = env.int("SPA_BOOKING_LOCK_TIMEOUT_MS", default=5000)
 
 # The spa
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")

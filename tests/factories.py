@@ -1,14 +1,22 @@
 """Test data with sensible, derived defaults."""
 
 import datetime
+import functools
 
 import factory
-from factory.django import DjangoModelFactory, Password
+from django.contrib.auth.hashers import make_password
+from django.utils.text import slugify
+from factory.django import DjangoModelFactory
 
 from appointments.models import Equipment, Room, Therapist, Treatment
 from clients.models import Client, User
 
 PASSWORD = "a-long-test-passphrase"
+
+
+@functools.cache
+def _password_hash() -> str:
+    return make_password(PASSWORD)
 
 
 class UserFactory(DjangoModelFactory):
@@ -18,7 +26,8 @@ class UserFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
-    password = Password(PASSWORD)
+    # Hashed once, not per user: Argon2 is slow on purpose.
+    password = factory.LazyFunction(lambda: _password_hash())
 
 
 class ClientFactory(DjangoModelFactory):
@@ -45,7 +54,7 @@ class TreatmentFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Treatment {n}")
-    slug = factory.LazyAttribute(lambda t: t.name.lower().replace(" ", "-"))
+    slug = factory.LazyAttribute(lambda t: slugify(t.name))
     summary = "A treatment."
     description = "A treatment, described."
     duration_minutes = 60

@@ -1,0 +1,43 @@
+"""iCalendar files for appointments, made with the icalendar library."""
+
+import datetime
+
+from django.conf import settings
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from .models import Appointment
+
+
+def appointment_uid(appointment: Appointment) -> str:
+    # Stable across reschedules, so calendar apps move the event instead of adding one.
+    return f"appointment-{appointment.pk}@spa-booking"
+
+
+def appointment_event(appointment: Appointment) -> Event:
+    event = Event()
+    event.add("uid", appointment_uid(appointment))
+    event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
+    event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
+    event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
+    event.add("sequence", appointment.revision)
+    event.add("summary", f"{appointment.treatment.name} at {settings.SPA_NAME}")
+    event.add("location", f"{settings.SPA_NAME}, {appointment.room.name}")
+    event.add(
+        "description",
+        f"{appointment.treatment.name} with {appointment.therapist.display_name}.\n"
+        f"To change or cancel, visit your appointments or call {settings.SPA_PHONE}.",
+    )
+    cancelled = appointment.status == Appointment.Status.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    return event
+
+
+def appointment_calendar(appointment: Appointment) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", "-//Spa Booking//Appointments//EN")
+    calendar.add("version", "2.0")
+    cancelled = appointment.status == Appointment.Status.CANCELLED
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    calendar.add_component(appointment_event(appointment))
+    return calendar.to_ical()

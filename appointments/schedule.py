@@ -1,0 +1,166 @@
+"""Loads what availability.py needs from PostgreSQL, in a fixed number of queries.
+
+However many therapists, rooms, days or appointments there are, computing the
+free times of a treatment costs the same handful of queries.
+"""
+
+import datetime
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q
+from django.utils import timezone
+
+from . import availability
+from .availability import BookingPolicy, Interval, RoomSchedule, Slot, TherapistSchedule
+from .models import Appointment, Qualification, Room, TimeOff, Treatment, WorkingHours
+
+
+def spa_time_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def booking_policy(*, by_staff: bool = False) -> BookingPolicy:
+    return BookingPolicy(
+        step=datetime.timedelta(minutes=settings.SPA_SLOT_STEP_MINUTES),
+        # Staff booking at the desk or on the phone may fill a gap at short notice.
+        minimum_notice=datetime.timedelta(
+            hours=0 if by_staff else settings.SPA_MINIMUM_NOTICE_HOURS
+        ),
+        horizon=datetime.timedelta(days=settings.SPA_BOOKING_HORIZON_DAYS),
+    )
+
+
+def _window(first_day: datetime.date, last_day: datetime.date) -> tuple:
+    tz = spa_time_zone()
+    start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(
+        last_day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+    )
+    return start, end
+
+
+def free_slots(
+    *,
+    treatment: Treatment,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    therapist_id: int | None = None,
+    client_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    now: datetime.datetime | None = None,
+    by_staff: bool = False,
+) -> list[Slot]:
+    """The free times of a treatment between two local dates (inclusive).
+
+    therapist_id narrows to one therapist; client_id leaves out times when the
+    client is already booked; ignore_appointment_id frees the time of an
+    appointment that is being moved.
+    """
+    now = now or timezone.now()
+    window_start, window_end = _window(first_day, last_day)
+    # Appointments can spill over midnight with their buffer; look a day wider.
+    wide_start = window_start - datetime.timedelta(days=1)
+    wide_end = window_end + datetime.timedelta(days=1)
+
+    qualifications = Qualification.objects.filter(
+        treatment=treatment, therapist__is_active=True
+    ).only("therapist_id", "expires_on")
+    if therapist_id is not None:
+        qualifications = qualifications.filter(therapist_id=therapist_id)
+    qualified_until = {q.therapist_id: q.expires_on for q in qualifications}
+    therapist_ids = sorted(qualified_until)
+    if not therapist_ids:
+        return []
+
+    hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for block in WorkingHours.objects.filter(therapist_id__in=therapist_ids).order_by("starts_at"):
+        hours[block.therapist_id][block.weekday].append((block.starts_at, block.ends_at))
+
+    time_off: dict[int, list[Interval]] = defaultdict(list)
+    for absence in TimeOff.objects.filter(
+        therapist_id__in=therapist_ids, starts_at__lt=wide_end, ends_at__gt=wide_start
+    ):
+        time_off[absence.therapist_id].append(Interval(absence.starts_at, absence.ends_at))
+
+    rooms = list(
+        Room.objects.annotate(
+            equipment_ids=ArrayAgg("equipment__id", filter=Q(equipment__isnull=False), default=[])
+        ).values("id", "is_in_service", "equipment_ids")
+    )
+    room_ids = [room["id"] for room in rooms]
+
+    therapist_busy: dict[int, list[Interval]] = defaultdict(list)
+    room_busy: dict[int, list[Interval]] = defaultdict(list)
+    client_busy: list[Interval] = []
+    who = Q(therapist_id__in=therapist_ids) | Q(room_id__in=room_ids)
+    if client_id is not None:
+        who |= Q(client_id=client_id)
+    busy = (
+        Appointment.objects.active()
+        .overlapping(wide_start, wide_end)
+        .filter(who)
+        .values_list("id", "therapist_id", "room_id", "client_id", "starts_at", "blocked_until")
+    )
+    for appointment_id, t_id, r_id, c_id, starts_at, blocked_until in busy:
+        if appointment_id == ignore_appointment_id:
+            continue
+        span = Interval(starts_at, blocked_until)
+        therapist_busy[t_id].append(span)
+        room_busy[r_id].append(span)
+        if c_id == client_id:
+            client_busy.append(span)
+
+    equipment = frozenset(treatment.equipment.values_list("id", flat=True))
+    return availability.free_slots(
+        treatment=availability.TreatmentSpec(
+            duration=treatment.duration, buffer=treatment.buffer, equipment=equipment
+        ),
+        first_day=first_day,
+        last_day=last_day,
+        therapists=[
+            TherapistSchedule(
+                therapist_id=t_id,
+                weekly_hours=hours[t_id],
+                time_off=time_off[t_id],
+                busy=therapist_busy[t_id],
+                qualified=True,
+                qualified_until=qualified_until[t_id],
+            )
+            for t_id in therapist_ids
+        ],
+        rooms=[
+            RoomSchedule(
+                room_id=room["id"],
+                equipment=frozenset(room["equipment_ids"]),
+                in_service=room["is_in_service"],
+                busy=room_busy[room["id"]],
+            )
+            for room in rooms
+        ],
+        now=now,
+        tz=spa_time_zone(),
+        policy=booking_policy(by_staff=by_staff),
+        client_busy=client_busy,
+    )
+
+
+def days_with_free_slots(slots: list[Slot]) -> dict[datetime.date, int]:
+    """How many distinct start times each local day offers."""
+    tz = spa_time_zone()
+    starts: dict[datetime.date, set] = defaultdict(set)
+    for slot in slots:
+        starts[slot.start.astimezone(tz).date()].add(slot.start)
+    return {day: len(times) for day, times in starts.items()}
+
+
+def bookable_days(now: datetime.datetime | None = None) -> tuple[datetime.date, datetime.date]:
+    """The first and last local dates a client can book on."""
+    now = now or timezone.now()
+    tz = spa_time_zone()
+    policy = booking_policy()
+    first = (now + policy.minimum_notice).astimezone(tz).date()
+    last = (now + policy.horizon).astimezone(tz).date()
+    return first, last

@@ -1,0 +1,466 @@
+"""Booking operations: every write to an appointment goes through these functions.
+
+Each runs in one transaction, re-checks every rule against fresh data, and
+raises BookingError with a message for the person who asked. PostgreSQL's
+exclusion constraints are the guarantee; the checks here only give a friendly
+message first.
+"""
+
+import datetime
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from psycopg2 import errorcodes
+
+from clients.age import is_adult_on
+from clients.models import Client
+
+from . import notifications, schedule
+from .availability import Slot
+from .models import Appointment, Room, Therapist, Treatment
+
+TAKEN = "Sorry, that time was just taken."
+BUSY = (
+    "We could not finish your booking because many people are booking at once. "
+    "Nothing was booked; please try again."
+)
+
+
+class BookingError(Exception):
+    """A booking operation was refused; the message is for the person who asked."""
+
+    def __init__(self, message: str, *, alternatives: list[Slot] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.alternatives = alternatives or []
+
+
+class _TimeTaken(Exception):
+    """Internal: the chosen time went to someone else while we were booking it."""
+
+
+@contextmanager
+def _database_errors_as_booking_errors() -> Iterator[None]:
+    """Turn what PostgreSQL says under concurrency into something a person can act on."""
+    try:
+        yield
+    except IntegrityError as error:
+        if getattr(error.__cause__, "pgcode", None) == errorcodes.EXCLUSION_VIOLATION:
+            raise _TimeTaken from error
+        raise
+    except OperationalError as error:
+        # Two bookings that wait on each other (deadlock) or wait too long for
+        # a lock are both safe to retry: nothing was written.
+        if getattr(error.__cause__, "pgcode", None) in (
+            errorcodes.DEADLOCK_DETECTED,
+            errorcodes.LOCK_NOT_AVAILABLE,
+            errorcodes.SERIALIZATION_FAILURE,
+        ):
+            raise BookingError(BUSY) from error
+        raise
+
+
+def _lock(*, therapist_id: int, room_id: int, client_id: int, appointment_id: int | None = None):
+    """Take the locks a booking needs, always in the same order, with a time limit.
+
+    Concurrent inserts into an exclusion constraint can deadlock instead of one
+    of them failing cleanly; holding a row lock on the therapist, room and
+    client first makes competing bookings queue instead.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true)",
+            [f"{settings.SPA_BOOKING_LOCK_TIMEOUT_MS}ms"],
+        )
+    # NO KEY UPDATE: does not block the key-share lock a new appointment row
+    # takes on its therapist, room and client.
+    list(Therapist.objects.select_for_update(no_key=True).filter(pk=therapist_id).values("pk"))
+    list(Room.objects.select_for_update(no_key=True).filter(pk=room_id).values("pk"))
+    list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values("pk"))
+    if appointment_id is not None:
+        list(Appointment.objects.select_for_update().filter(pk=appointment_id).values("pk"))
+
+
+def _check_start(start: datetime.datetime, now: datetime.datetime) -> None:
+    if timezone.is_naive(start):
+        raise BookingError("Pick a time from the list of free times.")
+    if start <= now:
+        raise BookingError("That time has already passed. Pick a time from the list of free times.")
+
+
+def back_walking_refusal(
+    *, client: Client, treatment: Treatment, now: datetime.datetime | None = None
+) -> str | None:
+    """Why `client` cannot book `treatment` online, or None when they can.
+
+    Age: 18 or older on the day of booking, in the spa's time zone.
+    """
+    if not treatment.is_back_walking:
+        return None
+    now = now or timezone.now()
+    if not is_adult_on(client.date_of_birth, timezone.localdate(now)):
+        return (
+            "Back-walking massage is only for adults aged 18 and over, so we cannot book it "
+            "for you. You are welcome to book our other treatments."
+        )
+    # The health screening check joins the age check here (see DESIGN.md).
+    return None
+
+
+def _check_back_walking_gate(
+    *, client: Client, treatment: Treatment, now: datetime.datetime
+) -> None:
+    """The back-walking gate: booking and rescheduling (and so the admin) pass here."""
+    refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
+    if refusal:
+        raise BookingError(refusal)
+
+
+def _day_of(start: datetime.datetime) -> datetime.date:
+    return start.astimezone(schedule.spa_time_zone()).date()
+
+
+def _slots_at(
+    *,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int | None,
+    client_id: int,
+    now: datetime.datetime,
+    by_staff: bool,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    day = _day_of(start)
+    slots = schedule.free_slots(
+        treatment=treatment,
+        first_day=day,
+        last_day=day,
+        therapist_id=therapist_id,
+        client_id=client_id,
+        ignore_appointment_id=ignore_appointment_id,
+        now=now,
+        by_staff=by_staff,
+    )
+    return [slot for slot in slots if slot.start == start]
+
+
+def nearest_free_times(
+    *,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int | None = None,
+    client_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    count: int = 4,
+) -> list[Slot]:
+    """Free times closest to `start`, within two days either side, one per start time."""
+    day = _day_of(start)
+    slots = schedule.free_slots(
+        treatment=treatment,
+        first_day=day - datetime.timedelta(days=2),
+        last_day=day + datetime.timedelta(days=2),
+        therapist_id=therapist_id,
+        client_id=client_id,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    by_start: dict[datetime.datetime, Slot] = {}
+    for slot in slots:
+        by_start.setdefault(slot.start, slot)
+    return sorted(by_start.values(), key=lambda slot: abs(slot.start - start))[:count]
+
+
+def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
+    """'Any available therapist': the one with the fewest appointments that day."""
+    tz = schedule.spa_time_zone()
+    day_start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    day_end = day_start + datetime.timedelta(days=1)
+    counts = dict(
+        Appointment.objects.active()
+        .filter(
+            therapist_id__in=[slot.therapist_id for slot in slots],
+            starts_at__gte=day_start,
+            starts_at__lt=day_end,
+        )
+        .values_list("therapist_id")
+        .annotate(n=Count("id"))
+    )
+    return min(slots, key=lambda slot: (counts.get(slot.therapist_id, 0), slot.therapist_id))
+
+
+def _send_after_commit(send: Callable[[int], None], appointment_id: int) -> None:
+    transaction.on_commit(partial(send, appointment_id))
+
+
+def book_appointment(
+    *,
+    client: Client,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist: Therapist | None = None,
+    by_staff: bool = False,
+    booking_token: uuid.UUID | None = None,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Book `treatment` for `client` at `start`, with `therapist` or any available one.
+
+    A booking_token that was already used returns the appointment it booked, so
+    a form sent twice books once.
+    """
+    now = now or timezone.now()
+    if booking_token is not None:
+        existing = Appointment.objects.filter(booking_token=booking_token, client=client).first()
+        if existing is not None:
+            return existing
+    therapist_id = therapist.pk if therapist is not None else None
+    try:
+        with _database_errors_as_booking_errors():
+            return _book(
+                client=client,
+                treatment=treatment,
+                start=start,
+                therapist_id=therapist_id,
+                by_staff=by_staff,
+                booking_token=booking_token,
+                now=now,
+            )
+    except _TimeTaken:
+        pass
+    except IntegrityError:
+        # The same form, sent twice at the same moment: the first one won.
+        existing = Appointment.objects.filter(booking_token=booking_token, client=client).first()
+        if booking_token is not None and existing is not None:
+            return existing
+        raise
+    raise BookingError(
+        f"{TAKEN} Here are the nearest free times.",
+        alternatives=nearest_free_times(
+            treatment=treatment, start=start, therapist_id=therapist_id, client_id=client.pk
+        ),
+    )
+
+
+@transaction.atomic
+def _book(
+    *,
+    client: Client,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int | None,
+    by_staff: bool,
+    booking_token: uuid.UUID | None,
+    now: datetime.datetime,
+) -> Appointment:
+    if not treatment.is_active:
+        raise BookingError("This treatment cannot be booked online at the moment.")
+    _check_start(start, now)
+    _check_back_walking_gate(client=client, treatment=treatment, now=now)
+    candidates = _slots_at(
+        treatment=treatment,
+        start=start,
+        therapist_id=therapist_id,
+        client_id=client.pk,
+        now=now,
+        by_staff=by_staff,
+    )
+    if not candidates:
+        raise BookingError(
+            "That time is not available. Here are the nearest free times.",
+            alternatives=nearest_free_times(
+                treatment=treatment, start=start, therapist_id=therapist_id, client_id=client.pk
+            ),
+        )
+    chosen = _least_booked(candidates, _day_of(start)) if therapist_id is None else candidates[0]
+    _lock(therapist_id=chosen.therapist_id, room_id=chosen.room_id, client_id=client.pk)
+    # Fresh data now that competing bookings of this therapist, room or client
+    # have finished: is the time still free?
+    confirmed = _slots_at(
+        treatment=treatment,
+        start=start,
+        therapist_id=chosen.therapist_id,
+        client_id=client.pk,
+        now=now,
+        by_staff=by_staff,
+    )
+    if not confirmed:
+        raise _TimeTaken
+    slot = next((s for s in confirmed if s.room_id == chosen.room_id), confirmed[0])
+    appointment = Appointment.objects.create(
+        client=client,
+        therapist_id=slot.therapist_id,
+        treatment=treatment,
+        room_id=slot.room_id,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        blocked_until=slot.end + treatment.buffer,
+        status=Appointment.Status.CONFIRMED,
+        booking_token=booking_token,
+        created_at=now,
+        updated_at=now,
+    )
+    _send_after_commit(notifications.send_booking_confirmation, appointment.pk)
+    return appointment
+
+
+def _check_window(appointment: Appointment, now: datetime.datetime, action: str) -> None:
+    window = datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
+    if appointment.starts_at - now < window:
+        hours = f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}"
+        raise BookingError(
+            f"Appointments can only be {action} online up to {hours} hours before they start. "
+            f"Please call the spa on {settings.SPA_PHONE}."
+        )
+
+
+def _check_open(appointment: Appointment, action: str) -> None:
+    if appointment.status == Appointment.Status.CANCELLED:
+        raise BookingError("This appointment is already cancelled.")
+    if not appointment.is_open:
+        raise BookingError(f"This appointment has already taken place, so it cannot be {action}.")
+
+
+@transaction.atomic
+def cancel_appointment(
+    *,
+    appointment: Appointment,
+    reason: str = "",
+    by_staff: bool = False,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Cancel an appointment and free its time. Clients only up to the cancellation window."""
+    now = now or timezone.now()
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_open(locked, "cancelled")
+    if not by_staff:
+        _check_window(locked, now, "cancelled")
+    locked.status = Appointment.Status.CANCELLED
+    locked.cancelled_at = now
+    locked.cancellation_reason = reason.strip()[:300]
+    locked.revision += 1
+    locked.updated_at = now
+    locked.save(
+        update_fields=["status", "cancelled_at", "cancellation_reason", "revision", "updated_at"]
+    )
+    _send_after_commit(notifications.send_cancellation_notice, locked.pk)
+    return locked
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    start: datetime.datetime,
+    therapist: Therapist | None = None,
+    by_staff: bool = False,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Move an appointment to a new start (and therapist), under the same rules as booking."""
+    now = now or timezone.now()
+    therapist_id = therapist.pk if therapist is not None else None
+    try:
+        with _database_errors_as_booking_errors():
+            return _reschedule(
+                appointment=appointment,
+                start=start,
+                therapist_id=therapist_id,
+                by_staff=by_staff,
+                now=now,
+            )
+    except _TimeTaken:
+        raise BookingError(
+            f"{TAKEN} Here are the nearest free times.",
+            alternatives=nearest_free_times(
+                treatment=appointment.treatment,
+                start=start,
+                therapist_id=therapist_id,
+                client_id=appointment.client_id,
+                ignore_appointment_id=appointment.pk,
+            ),
+        ) from None
+
+
+@transaction.atomic
+def _reschedule(
+    *,
+    appointment: Appointment,
+    start: datetime.datetime,
+    therapist_id: int | None,
+    by_staff: bool,
+    now: datetime.datetime,
+) -> Appointment:
+    current = Appointment.objects.select_related("treatment", "client").get(pk=appointment.pk)
+    _check_open(current, "moved")
+    if not by_staff:
+        _check_window(current, now, "moved")
+    _check_start(start, now)
+    treatment, client = current.treatment, current.client
+    _check_back_walking_gate(client=client, treatment=treatment, now=now)
+    candidates = _slots_at(
+        treatment=treatment,
+        start=start,
+        therapist_id=therapist_id,
+        client_id=client.pk,
+        now=now,
+        by_staff=by_staff,
+        ignore_appointment_id=current.pk,
+    )
+    if not candidates:
+        raise BookingError(
+            "That time is not available. Here are the nearest free times.",
+            alternatives=nearest_free_times(
+                treatment=treatment,
+                start=start,
+                therapist_id=therapist_id,
+                client_id=client.pk,
+                ignore_appointment_id=current.pk,
+            ),
+        )
+    # Keep the client's therapist when they are free at the new time.
+    same = [slot for slot in candidates if slot.therapist_id == current.therapist_id]
+    chosen = same[0] if same else _least_booked(candidates, _day_of(start))
+    _lock(
+        therapist_id=chosen.therapist_id,
+        room_id=chosen.room_id,
+        client_id=client.pk,
+        appointment_id=current.pk,
+    )
+    locked = Appointment.objects.get(pk=current.pk)
+    _check_open(locked, "moved")
+    confirmed = _slots_at(
+        treatment=treatment,
+        start=start,
+        therapist_id=chosen.therapist_id,
+        client_id=client.pk,
+        now=now,
+        by_staff=by_staff,
+        ignore_appointment_id=locked.pk,
+    )
+    if not confirmed:
+        raise _TimeTaken
+    slot = next((s for s in confirmed if s.room_id == chosen.room_id), confirmed[0])
+    locked.therapist_id = slot.therapist_id
+    locked.room_id = slot.room_id
+    locked.starts_at = slot.start
+    locked.ends_at = slot.end
+    locked.blocked_until = slot.end + treatment.buffer
+    locked.revision += 1
+    locked.updated_at = now
+    locked.reminder_sent_at = None
+    locked.save(
+        update_fields=[
+            "therapist",
+            "room",
+            "starts_at",
+            "ends_at",
+            "blocked_until",
+            "revision",
+            "updated_at",
+            "reminder_sent_at",
+        ]
+    )
+    _send_after_commit(notifications.send_reschedule_notice, locked.pk)
+    return locked

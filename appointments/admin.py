@@ -1,6 +1,22 @@
-from django.contrib import admin
+import datetime
 
-from .models import Equipment, Qualification, Room, Therapist, TimeOff, Treatment, WorkingHours
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.utils import timezone
+
+from . import services
+from .models import (
+    Appointment,
+    Equipment,
+    Qualification,
+    Room,
+    Therapist,
+    TimeOff,
+    Treatment,
+    WorkingHours,
+)
+from .schedule import spa_time_zone
 
 
 @admin.register(Equipment)
@@ -65,3 +81,172 @@ class TherapistAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "user__email"]
     autocomplete_fields = ["user"]
     inlines = [QualificationInline, WorkingHoursInline, TimeOffInline]
+
+
+class DayFilter(admin.SimpleListFilter):
+    title = "day"
+    parameter_name = "day"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("tomorrow", "Tomorrow"),
+            ("next7", "Next 7 days"),
+            ("past", "Past"),
+        ]
+
+    def queryset(self, request, queryset):
+        tz = spa_time_zone()
+        today = timezone.localdate()
+        midnight = datetime.datetime.combine(today, datetime.time.min, tzinfo=tz)
+
+        def day_start(offset: int) -> datetime.datetime:
+            # Wall-clock midnight, so a daylight-saving day is still one day.
+            day = today + datetime.timedelta(days=offset)
+            return datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+
+        spans = {
+            "today": (midnight, day_start(1)),
+            "tomorrow": (day_start(1), day_start(2)),
+            "next7": (timezone.now(), day_start(8)),
+        }
+        if self.value() in spans:
+            start, end = spans[self.value()]
+            return queryset.filter(starts_at__gte=start, starts_at__lt=end)
+        if self.value() == "past":
+            return queryset.filter(starts_at__lt=timezone.now())
+        return queryset
+
+
+class AppointmentAdminForm(forms.ModelForm):
+    start = forms.SplitDateTimeField(
+        label="Starts at",
+        widget=AdminSplitDateTime,
+        help_text="In the spa's local time. It must be a free time of the therapist and a room.",
+    )
+    therapist = forms.ModelChoiceField(
+        queryset=Therapist.objects.active(),
+        required=False,
+        empty_label="Any available therapist",
+    )
+
+    class Meta:
+        model = Appointment
+        fields = ["client", "treatment", "therapist"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["start"].initial = timezone.localtime(self.instance.starts_at)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """Staff book, move and cancel here, through the same services as clients."""
+
+    form = AppointmentAdminForm
+    list_display = ["starts_at", "treatment", "client", "therapist", "room", "status"]
+    list_filter = [DayFilter, "status", "therapist", "room", "treatment"]
+    list_select_related = ["treatment", "client", "therapist", "room"]
+    search_fields = ["client__full_name", "client__user__email", "client__phone"]
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ["client"]
+    actions = ["cancel_selected"]
+    ordering = ["-starts_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["client", "treatment", "start", "therapist"]
+        return [
+            "client",
+            "treatment",
+            "start",
+            "therapist",
+            "room",
+            "ends_at",
+            "status",
+            "created_at",
+            "updated_at",
+            "cancelled_at",
+            "cancellation_reason",
+            "reminder_sent_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        readonly = [
+            "client",
+            "treatment",
+            "room",
+            "ends_at",
+            "status",
+            "created_at",
+            "updated_at",
+            "cancelled_at",
+            "cancellation_reason",
+            "reminder_sent_at",
+        ]
+        if not obj.is_open:
+            readonly += ["start", "therapist"]
+        return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_booking_error", None)
+        if error is None:
+            return form_class
+
+        class WithBookingError(form_class):
+            def clean(self):
+                super().clean()
+                raise forms.ValidationError(error.message)
+
+        return WithBookingError
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.BookingError as error:
+            # The service refused (and its transaction rolled back): show the
+            # same form again, with what staff typed and the reason.
+            request._booking_error = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        start = form.cleaned_data["start"]
+        therapist = form.cleaned_data["therapist"]
+        if not change:
+            saved = services.book_appointment(
+                client=form.cleaned_data["client"],
+                treatment=form.cleaned_data["treatment"],
+                start=start,
+                therapist=therapist,
+                by_staff=True,
+            )
+        elif "start" in form.changed_data or "therapist" in form.changed_data:
+            saved = services.reschedule_appointment(
+                appointment=obj, start=start, therapist=therapist, by_staff=True
+            )
+        else:
+            return
+        for field in Appointment._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Appointments are cancelled, never deleted: the history stays.
+        return False
+
+    @admin.action(description="Cancel selected appointments (clients are emailed)")
+    def cancel_selected(self, request, queryset):
+        cancelled = 0
+        for appointment in queryset:
+            try:
+                services.cancel_appointment(
+                    appointment=appointment, reason="Cancelled by the spa.", by_staff=True
+                )
+                cancelled += 1
+            except services.BookingError as error:
+                self.message_user(request, f"{appointment}: {error.message}", messages.WARNING)
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} appointment(s).", messages.SUCCESS)

@@ -19,7 +19,7 @@ from .models import Client
 def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("clients:account")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -54,7 +54,7 @@ def edit_contact_details(request: HttpRequest) -> HttpResponse:
     if client is None:
         messages.info(request, "Staff and therapist accounts have no client profile to edit.")
         return redirect("clients:account")
-    form = ContactDetailsForm(request.POST or None, instance=client)
+    form = ContactDetailsForm(request.POST if request.method == "POST" else None, instance=client)
     if request.method == "POST" and form.is_valid():
         services.update_contact_details(
             client=client,

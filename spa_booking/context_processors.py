@@ -18,4 +18,6 @@ def spa(request: HttpRequest) -> dict:
         "spa_phone": settings.SPA_PHONE,
         "spa_email": settings.SPA_EMAIL,
         "nav_role": role,
+        "minimum_notice_hours": f"{settings.SPA_MINIMUM_NOTICE_HOURS:g}",
+        "cancellation_window_hours": f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}",
     }

@@ -10,5 +10,6 @@ admin.site.index_title = "Run the spa"
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("clients.urls")),
+    path("", include("appointments.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,15 +1,26 @@
 """Fill an empty database with a small, believable spa; safe to run again."""
 
 import datetime
+import random
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
-from appointments.models import Equipment, Qualification, Room, Therapist, Treatment, WorkingHours
+from appointments import schedule, services
+from appointments.models import (
+    Appointment,
+    Equipment,
+    Qualification,
+    Room,
+    Therapist,
+    Treatment,
+    WorkingHours,
+)
 from clients.models import Client, User
 from clients.services import correct_date_of_birth
 
@@ -135,6 +146,19 @@ THERAPISTS = [
 ]
 
 
+# Other clients who fill the demo week: (email, name, date of birth)
+REGULARS = [
+    ("bo@spa.example", "Bo Lindqvist", datetime.date(1984, 7, 2)),
+    ("chidi@spa.example", "Chidi Okafor", datetime.date(1979, 11, 19)),
+    ("dara@spa.example", "Dara Byrne", datetime.date(1995, 1, 8)),
+    ("esme@spa.example", "Esme Laurent", datetime.date(1968, 5, 30)),
+    ("farah@spa.example", "Farah Haddad", datetime.date(1991, 9, 14)),
+    ("gus@spa.example", "Gus Petrov", datetime.date(1988, 2, 29)),
+]
+DEMO_WEEK_DAYS = 7
+DEMO_OCCUPANCY = 0.6
+
+
 def _time(text: str) -> datetime.time:
     return datetime.time.fromisoformat(text)
 
@@ -169,6 +193,11 @@ class Command(BaseCommand):
             self._client(
                 "theo@spa.example", "Theo Teen", "07700 900102", _seventeen_today(today), admin
             )
+            for number, (email, name, born) in enumerate(REGULARS):
+                self._client(email, name, f"07700 9002{number:02d}", born, admin)
+        booked = self._demo_week()
+        if booked:
+            self.stdout.write(f"Booked {booked} demo appointments for the coming week.")
         self._print_logins()
 
     def _account(self, email: str, *, is_staff: bool = False, is_superuser: bool = False) -> User:
@@ -229,6 +258,50 @@ class Command(BaseCommand):
                 corrected_by=admin,
                 reason="Demo data refreshed by seed_demo.",
             )
+
+    def _demo_week(self) -> int:
+        """Fill about 60% of the coming week, through the booking service like any client."""
+        if Appointment.objects.filter(starts_at__gte=timezone.now()).exists():
+            return 0
+        rng = random.Random(2026)
+        clients = list(Client.objects.filter(user__email__in=[r[0] for r in REGULARS]))
+        clients.append(Client.objects.get(user__email="ana@spa.example"))
+        first, _ = schedule.bookable_days()
+        booked = 0
+        # Demo bookings send no email.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            for therapist in Therapist.objects.active().prefetch_related("treatments"):
+                treatments = list(therapist.treatments.active())
+                for offset in range(DEMO_WEEK_DAYS):
+                    day = first + datetime.timedelta(days=offset)
+                    booked += self._fill_day(rng, therapist, treatments, clients, day)
+        return booked
+
+    def _fill_day(self, rng, therapist, treatments, clients, day) -> int:
+        booked = 0
+        treatment = rng.choice(treatments)
+        slots = schedule.free_slots(
+            treatment=treatment, first_day=day, last_day=day, therapist_id=therapist.pk
+        )
+        taken_until = None
+        for slot in slots:
+            if taken_until and slot.start < taken_until:
+                continue
+            if rng.random() > DEMO_OCCUPANCY:
+                continue
+            try:
+                appointment = services.book_appointment(
+                    client=rng.choice(clients),
+                    treatment=treatment,
+                    start=slot.start,
+                    therapist=therapist,
+                )
+            except services.BookingError:
+                continue
+            taken_until = appointment.blocked_until
+            booked += 1
+            treatment = rng.choice(treatments)
+        return booked
 
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Log in with:"))

@@ -1,0 +1,91 @@
+import datetime
+
+from django import forms
+
+from .models import Therapist
+
+START_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+def format_start(start: datetime.datetime) -> str:
+    """A start time as it travels in links and forms: UTC, to the minute."""
+    return start.astimezone(datetime.UTC).strftime(START_FORMAT)
+
+
+class StartField(forms.CharField):
+    """A start time picked from the list of free times (UTC, e.g. 2026-12-01T10:15Z)."""
+
+    default_error_messages = {
+        "required": "Pick a time from the list of free times.",
+        "invalid": "Pick a time from the list of free times.",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(widget=forms.HiddenInput, **kwargs)
+
+    def to_python(self, value: str) -> datetime.datetime | None:
+        value = super().to_python(value)
+        if not value:
+            return None
+        if len(value) > len("2026-12-01T10:15Z"):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return datetime.datetime.strptime(value, START_FORMAT).replace(tzinfo=datetime.UTC)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime.datetime):
+            return format_start(value)
+        return value
+
+
+class TherapistChoiceField(forms.ModelChoiceField):
+    default_error_messages = {
+        "invalid_choice": "Pick a therapist from the list, or any available therapist.",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            queryset=Therapist.objects.active(),
+            required=False,
+            empty_label="Any available therapist",
+            widget=forms.HiddenInput,
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        if value in ("any", ""):
+            return None
+        if isinstance(value, str) and not value.isdigit():
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class BookingForm(forms.Form):
+    start = StartField()
+    therapist = TherapistChoiceField()
+    booking_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+
+class RescheduleForm(forms.Form):
+    start = StartField()
+    therapist = TherapistChoiceField()
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="It helps us to know, but you do not have to say.",
+    )
+
+
+class DayForm(forms.Form):
+    """Which therapist's free times to show: one of them, or anyone."""
+
+    therapist = TherapistChoiceField()

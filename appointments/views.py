@@ -1,0 +1,348 @@
+import datetime
+import uuid
+from collections import defaultdict
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from clients.models import Client
+
+from . import schedule, services
+from .availability import Slot
+from .forms import BookingForm, CancelForm, DayForm, RescheduleForm, format_start
+from .models import Appointment, Therapist, Treatment
+
+CALENDAR_WEEKS = 4
+
+
+def _client_of(request: HttpRequest) -> Client | None:
+    if not request.user.is_authenticated:
+        return None
+    return Client.objects.filter(user=request.user).first()
+
+
+def _own_appointment(request: HttpRequest, pk: int) -> Appointment:
+    """The client's own appointment, or 404: another client's looks like no appointment."""
+    return get_object_or_404(Appointment.objects.with_details(), pk=pk, client__user=request.user)
+
+
+def _parse_day(value: str | None, default: datetime.date) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _therapist_filter(request: HttpRequest) -> Therapist | None:
+    """The therapist chosen in the query string; an unknown id shows everyone."""
+    form = DayForm(request.GET)
+    return form.cleaned_data["therapist"] if form.is_valid() else None
+
+
+def _times(slots: list[Slot], therapists: dict[int, Therapist]) -> list[dict]:
+    """One entry per start time, with the therapists free then."""
+    by_start: dict[datetime.datetime, list[Therapist]] = defaultdict(list)
+    for slot in slots:
+        by_start[slot.start].append(therapists[slot.therapist_id])
+    return [
+        {
+            "start": start,
+            "local": timezone.localtime(start),
+            "param": format_start(start),
+            "therapists": names,
+        }
+        for start, names in sorted(by_start.items())
+    ]
+
+
+def _calendar(
+    slots: list[Slot], first: datetime.date, bookable: tuple[datetime.date, datetime.date]
+) -> list[list[dict]]:
+    free = schedule.days_with_free_slots(slots)
+    weeks = []
+    for week in range(CALENDAR_WEEKS):
+        days = []
+        for offset in range(7):
+            day = first + datetime.timedelta(days=week * 7 + offset)
+            days.append(
+                {
+                    "date": day,
+                    "free": free.get(day, 0),
+                    "bookable": bookable[0] <= day <= bookable[1],
+                }
+            )
+        weeks.append(days)
+    return weeks
+
+
+def _back_walking_refusal(request: HttpRequest, treatment: Treatment) -> str | None:
+    client = _client_of(request)
+    if client is None:
+        return None
+    return services.back_walking_refusal(client=client, treatment=treatment)
+
+
+def treatment_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "appointments/treatment_list.html",
+        {"treatments": Treatment.objects.active()},
+    )
+
+
+def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The treatment, and a calendar of the next weeks showing which days have free times."""
+    treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
+    bookable = schedule.bookable_days()
+    today = timezone.localdate()
+    requested = _parse_day(request.GET.get("from"), today)
+    requested = min(max(requested, today), bookable[1])
+    first = requested - datetime.timedelta(days=requested.weekday())
+    last = first + datetime.timedelta(weeks=CALENDAR_WEEKS) - datetime.timedelta(days=1)
+    therapist = _therapist_filter(request)
+    refusal = _back_walking_refusal(request, treatment)
+    slots = (
+        []
+        if refusal
+        else schedule.free_slots(
+            treatment=treatment,
+            first_day=max(first, bookable[0]),
+            last_day=min(last, bookable[1]),
+            therapist_id=therapist.pk if therapist else None,
+        )
+    )
+    previous_first = first - datetime.timedelta(weeks=CALENDAR_WEEKS)
+    next_first = last + datetime.timedelta(days=1)
+    return render(
+        request,
+        "appointments/treatment_detail.html",
+        {
+            "treatment": treatment,
+            "therapists": treatment.therapists.active(),
+            "therapist": therapist,
+            "weeks": _calendar(slots, first, bookable),
+            "previous_first": previous_first if first > today else None,
+            "next_first": next_first if next_first <= bookable[1] else None,
+            "refusal": refusal,
+        },
+    )
+
+
+def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpResponse:
+    """The free times of one day, for one therapist or any."""
+    treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
+    date = day
+    therapist = _therapist_filter(request)
+    refusal = _back_walking_refusal(request, treatment)
+    client = _client_of(request)
+    slots = (
+        []
+        if refusal
+        else schedule.free_slots(
+            treatment=treatment,
+            first_day=date,
+            last_day=date,
+            therapist_id=therapist.pk if therapist else None,
+            client_id=client.pk if client else None,
+        )
+    )
+    therapists = {t.pk: t for t in treatment.therapists.active()}
+    bookable = schedule.bookable_days()
+    return render(
+        request,
+        "appointments/day_times.html",
+        {
+            "treatment": treatment,
+            "date": date,
+            "therapist": therapist,
+            "therapists": therapists.values(),
+            "times": _times(slots, therapists),
+            "refusal": refusal,
+            "previous_day": date - datetime.timedelta(days=1) if date > bookable[0] else None,
+            "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
+        },
+    )
+
+
+def _alternatives(error: services.BookingError, treatment: Treatment) -> list[dict]:
+    therapists = {
+        t.pk: t
+        for t in Therapist.objects.filter(pk__in={slot.therapist_id for slot in error.alternatives})
+    }
+    return [
+        {
+            "local": timezone.localtime(slot.start),
+            "param": format_start(slot.start),
+            "therapist": therapists[slot.therapist_id],
+        }
+        for slot in error.alternatives
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, slug: str) -> HttpResponse:
+    """The confirmation step (GET) and the booking itself (POST)."""
+    treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
+    client = _client_of(request)
+    if client is None:
+        messages.error(
+            request,
+            "Only client accounts can book online. Staff can book for a client in the spa admin.",
+        )
+        return redirect("appointments:treatment", slug=slug)
+    data = request.POST if request.method == "POST" else request.GET
+    form = BookingForm(data)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+        return redirect("appointments:treatment", slug=slug)
+    start, therapist = form.cleaned_data["start"], form.cleaned_data["therapist"]
+    error = None
+    if request.method == "POST":
+        try:
+            appointment = services.book_appointment(
+                client=client,
+                treatment=treatment,
+                start=start,
+                therapist=therapist,
+                booking_token=form.cleaned_data["booking_token"],
+            )
+        except services.BookingError as exc:
+            error = exc
+        else:
+            return redirect("appointments:booked", pk=appointment.pk)
+    return render(
+        request,
+        "appointments/book.html",
+        {
+            "treatment": treatment,
+            "start": timezone.localtime(start),
+            "start_param": format_start(start),
+            "therapist": therapist,
+            "booking_token": uuid.uuid4(),
+            "error": error,
+            "alternatives": _alternatives(error, treatment) if error else [],
+            "refusal": services.back_walking_refusal(client=client, treatment=treatment),
+        },
+        status=409 if error else 200,
+    )
+
+
+@login_required
+def booked(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(
+        request, "appointments/booked.html", {"appointment": _own_appointment(request, pk)}
+    )
+
+
+@login_required
+def my_appointments(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    appointments = Appointment.objects.with_details().filter(client__user=request.user)
+    return render(
+        request,
+        "appointments/my_appointments.html",
+        {
+            "upcoming": appointments.active().upcoming(now),
+            "past": appointments.past(now),
+            "cancelled": appointments.upcoming(now).filter(status=Appointment.Status.CANCELLED),
+            "is_client": _client_of(request) is not None,
+        },
+    )
+
+
+def _change_deadline(appointment: Appointment) -> datetime.datetime:
+    return appointment.starts_at - datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
+
+
+@login_required
+def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = _own_appointment(request, pk)
+    deadline = _change_deadline(appointment)
+    return render(
+        request,
+        "appointments/appointment_detail.html",
+        {
+            "appointment": appointment,
+            "change_deadline": deadline,
+            "can_change": appointment.is_open and timezone.now() < deadline,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = _own_appointment(request, pk)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel_appointment(appointment=appointment, reason=form.cleaned_data["reason"])
+        except services.BookingError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Your appointment is cancelled. We have emailed you.")
+        return redirect("appointments:detail", pk=pk)
+    return render(request, "appointments/cancel.html", {"appointment": appointment, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pick a new day and time for an appointment; the same rules as booking."""
+    appointment = _own_appointment(request, pk)
+    error = None
+    if request.method == "POST":
+        form = RescheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reschedule_appointment(
+                    appointment=appointment,
+                    start=form.cleaned_data["start"],
+                    therapist=form.cleaned_data["therapist"],
+                )
+            except services.BookingError as exc:
+                error = exc
+            else:
+                messages.success(request, "Your appointment has moved. We have emailed you.")
+                return redirect("appointments:detail", pk=pk)
+        else:
+            messages.error(request, next(iter(form.errors.values()))[0])
+    bookable = schedule.bookable_days()
+    date = _parse_day(request.GET.get("date"), bookable[0])
+    date = min(max(date, bookable[0]), bookable[1])
+    therapist = _therapist_filter(request)
+    slots = schedule.free_slots(
+        treatment=appointment.treatment,
+        first_day=date,
+        last_day=date,
+        therapist_id=therapist.pk if therapist else None,
+        client_id=appointment.client_id,
+        ignore_appointment_id=appointment.pk,
+    )
+    therapists = {t.pk: t for t in appointment.treatment.therapists.active()}
+    return render(
+        request,
+        "appointments/reschedule.html",
+        {
+            "appointment": appointment,
+            "date": date,
+            "therapist": therapist,
+            "therapists": therapists.values(),
+            "times": _times(slots, therapists),
+            "error": error,
+            "alternatives": _alternatives(error, appointment.treatment) if error else [],
+            "previous_day": date - datetime.timedelta(days=1) if date > bookable[0] else None,
+            "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
+            "can_change": appointment.is_open and timezone.now() < _change_deadline(appointment),
+            "reschedule_url": reverse("appointments:reschedule", args=[pk]),
+        },
+        status=409 if error else 200,
+    )

@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils import timezone
 
+from spa_booking.admin_errors import ServiceErrorInFormMixin
+
 from . import services
 from .models import (
     Appointment,
@@ -141,9 +143,10 @@ class AppointmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     """Staff book, move and cancel here, through the same services as clients."""
 
+    service_errors = (services.BookingError,)
     form = AppointmentAdminForm
     list_display = ["starts_at", "treatment", "client", "therapist", "room", "status"]
     list_filter = [DayFilter, "status", "therapist", "room", "treatment"]
@@ -190,28 +193,6 @@ class AppointmentAdmin(admin.ModelAdmin):
         if not obj.is_open:
             readonly += ["start", "therapist"]
         return readonly
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        error = getattr(request, "_booking_error", None)
-        if error is None:
-            return form_class
-
-        class WithBookingError(form_class):
-            def clean(self):
-                super().clean()
-                raise forms.ValidationError(error.message)
-
-        return WithBookingError
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.BookingError as error:
-            # The service refused (and its transaction rolled back): show the
-            # same form again, with what staff typed and the reason.
-            request._booking_error = error
-            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         start = form.cleaned_data["start"]

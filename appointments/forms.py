@@ -64,15 +64,33 @@ class TherapistChoiceField(forms.ModelChoiceField):
         return super().to_python(value)
 
 
+class HealthChangedField(forms.ChoiceField):
+    """Back-walking only: has anything in the client's health changed since the screening?"""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            label="Has anything in your health changed since your screening?",
+            required=False,
+            choices=[
+                ("no", "No, nothing has changed"),
+                ("yes", "Yes, something has changed (you fill in a new screening first)"),
+            ],
+            widget=forms.RadioSelect,
+            **kwargs,
+        )
+
+
 class BookingForm(forms.Form):
     start = StartField()
     therapist = TherapistChoiceField()
     booking_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    health_changed = HealthChangedField()
 
 
 class RescheduleForm(forms.Form):
     start = StartField()
     therapist = TherapistChoiceField()
+    health_changed = HealthChangedField()
 
 
 class CancelForm(forms.Form):

@@ -308,6 +308,20 @@ class Appointment(models.Model):
     # Bumped on every change the client's calendar should pick up (iCalendar SEQUENCE).
     revision = models.PositiveIntegerField(default=0)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # The health screening a back-walking appointment was booked on; a
+    # pending_review appointment is held on it until staff decide.
+    screening = models.ForeignKey(
+        "screening.HealthScreening",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    hold_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A held appointment that nobody has reviewed by then is released.",
+    )
     # The booking form's one-time token: a double-submitted form books once.
     booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
@@ -341,6 +355,12 @@ class Appointment(models.Model):
                 | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),
                 name="appointments_appointment_cancelled_at_with_status",
                 violation_error_message="A cancelled appointment records when it was cancelled.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="pending_review")
+                | Q(screening__isnull=False, hold_expires_at__isnull=False),
+                name="appointments_appointment_hold_has_screening_and_expiry",
+                violation_error_message="A held appointment needs its screening and an expiry.",
             ),
             _no_overlap(
                 "therapist",

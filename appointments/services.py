@@ -10,6 +10,7 @@ import datetime
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from psycopg2 import errorcodes
 
 from clients.age import is_adult_on
 from clients.models import Client
+from screening.eligibility import back_walking_verdict
+from screening.models import HealthScreening
 
 from . import notifications, schedule
 from .availability import Slot
@@ -97,9 +100,9 @@ def _check_start(start: datetime.datetime, now: datetime.datetime) -> None:
 def back_walking_refusal(
     *, client: Client, treatment: Treatment, now: datetime.datetime | None = None
 ) -> str | None:
-    """Why `client` cannot book `treatment` online, or None when they can.
+    """Why `client` can never book `treatment` online today, whatever the day: the age check.
 
-    Age: 18 or older on the day of booking, in the spa's time zone.
+    18 or older on the day of booking, in the spa's time zone.
     """
     if not treatment.is_back_walking:
         return None
@@ -109,17 +112,60 @@ def back_walking_refusal(
             "Back-walking massage is only for adults aged 18 and over, so we cannot book it "
             "for you. You are welcome to book our other treatments."
         )
-    # The health screening check joins the age check here (see DESIGN.md).
     return None
 
 
-def _check_back_walking_gate(
-    *, client: Client, treatment: Treatment, now: datetime.datetime
-) -> None:
-    """The back-walking gate: booking and rescheduling (and so the admin) pass here."""
+@dataclass(frozen=True)
+class _Gate:
+    status: str = Appointment.Status.CONFIRMED
+    screening: HealthScreening | None = None
+    hold_expires_at: datetime.datetime | None = None
+
+
+def _back_walking_gate(
+    *,
+    client: Client,
+    treatment: Treatment,
+    start: datetime.datetime,
+    now: datetime.datetime,
+    health_unchanged: bool,
+) -> _Gate:
+    """The back-walking gate: booking and rescheduling (and so the admin) pass here.
+
+    Age first, then a screening that is cleared (or approved) and valid on the
+    appointment's day, re-confirmed by the client; a screening waiting for
+    staff holds the appointment as pending_review until they decide.
+    """
+    if not treatment.is_back_walking:
+        return _Gate()
     refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
     if refusal:
         raise BookingError(refusal)
+    verdict = back_walking_verdict(client=client, day=_day_of(start))
+    if not verdict.allowed:
+        raise BookingError(verdict.message)
+    if not health_unchanged:
+        raise BookingError(
+            "Please confirm that nothing in your health has changed since your health "
+            f"screening on {verdict.screening.submitted_on:%-d %B %Y}."
+        )
+    if not verdict.hold:
+        return _Gate(screening=verdict.screening)
+    expires = min(
+        now + datetime.timedelta(hours=settings.SPA_REVIEW_HOLD_HOURS),
+        start - datetime.timedelta(hours=settings.SPA_REVIEW_DEADLINE_HOURS),
+    )
+    if expires <= now:
+        raise BookingError(
+            "Our staff need to review your health screening before back-walking, and this "
+            "time is too soon for that. Please pick a later time, or call us on "
+            f"{settings.SPA_PHONE}."
+        )
+    return _Gate(
+        status=Appointment.Status.PENDING_REVIEW,
+        screening=verdict.screening,
+        hold_expires_at=expires,
+    )
 
 
 def _day_of(start: datetime.datetime) -> datetime.date:
@@ -194,7 +240,15 @@ def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
 
 
 def _send_after_commit(send: Callable[[int], None], appointment_id: int) -> None:
-    transaction.on_commit(partial(send, appointment_id))
+    # robust: the booking is committed; a mail server that is down must not turn
+    # it into an error page (the failure is logged).
+    transaction.on_commit(partial(send, appointment_id), robust=True)
+
+
+def _booked_with(booking_token: uuid.UUID | None, client: Client) -> Appointment | None:
+    if booking_token is None:
+        return None
+    return Appointment.objects.filter(booking_token=booking_token, client=client).first()
 
 
 def book_appointment(
@@ -205,18 +259,19 @@ def book_appointment(
     therapist: Therapist | None = None,
     by_staff: bool = False,
     booking_token: uuid.UUID | None = None,
+    health_unchanged: bool = False,
     now: datetime.datetime | None = None,
 ) -> Appointment:
     """Book `treatment` for `client` at `start`, with `therapist` or any available one.
 
     A booking_token that was already used returns the appointment it booked, so
-    a form sent twice books once.
+    a form sent twice books once. For back-walking, health_unchanged is the
+    client's confirmation that nothing changed since their screening.
     """
     now = now or timezone.now()
-    if booking_token is not None:
-        existing = Appointment.objects.filter(booking_token=booking_token, client=client).first()
-        if existing is not None:
-            return existing
+    already = _booked_with(booking_token, client)
+    if already is not None:
+        return already
     therapist_id = therapist.pk if therapist is not None else None
     try:
         with _database_errors_as_booking_errors():
@@ -227,16 +282,17 @@ def book_appointment(
                 therapist_id=therapist_id,
                 by_staff=by_staff,
                 booking_token=booking_token,
+                health_unchanged=health_unchanged,
                 now=now,
             )
-    except _TimeTaken:
-        pass
-    except IntegrityError:
-        # The same form, sent twice at the same moment: the first one won.
-        existing = Appointment.objects.filter(booking_token=booking_token, client=client).first()
-        if booking_token is not None and existing is not None:
-            return existing
-        raise
+    except (_TimeTaken, BookingError, IntegrityError) as refusal:
+        # The same form sent again while the first one was being booked: its
+        # time is "taken" by the first one, so answer with that appointment.
+        already = _booked_with(booking_token, client)
+        if already is not None:
+            return already
+        if not isinstance(refusal, _TimeTaken):
+            raise
     raise BookingError(
         f"{TAKEN} Here are the nearest free times.",
         alternatives=nearest_free_times(
@@ -254,12 +310,15 @@ def _book(
     therapist_id: int | None,
     by_staff: bool,
     booking_token: uuid.UUID | None,
+    health_unchanged: bool,
     now: datetime.datetime,
 ) -> Appointment:
     if not treatment.is_active:
         raise BookingError("This treatment cannot be booked online at the moment.")
     _check_start(start, now)
-    _check_back_walking_gate(client=client, treatment=treatment, now=now)
+    refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
+    if refusal:
+        raise BookingError(refusal)
     candidates = _slots_at(
         treatment=treatment,
         start=start,
@@ -277,6 +336,11 @@ def _book(
         )
     chosen = _least_booked(candidates, _day_of(start)) if therapist_id is None else candidates[0]
     _lock(therapist_id=chosen.therapist_id, room_id=chosen.room_id, client_id=client.pk)
+    # Under the client's lock, so a staff decision on their screening cannot
+    # slip in between this check and the insert.
+    gate = _back_walking_gate(
+        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
+    )
     # Fresh data now that competing bookings of this therapist, room or client
     # have finished: is the time still free?
     confirmed = _slots_at(
@@ -298,7 +362,9 @@ def _book(
         starts_at=slot.start,
         ends_at=slot.end,
         blocked_until=slot.end + treatment.buffer,
-        status=Appointment.Status.CONFIRMED,
+        status=gate.status,
+        screening=gate.screening,
+        hold_expires_at=gate.hold_expires_at,
         booking_token=booking_token,
         created_at=now,
         updated_at=now,
@@ -356,6 +422,7 @@ def reschedule_appointment(
     start: datetime.datetime,
     therapist: Therapist | None = None,
     by_staff: bool = False,
+    health_unchanged: bool = False,
     now: datetime.datetime | None = None,
 ) -> Appointment:
     """Move an appointment to a new start (and therapist), under the same rules as booking."""
@@ -368,6 +435,7 @@ def reschedule_appointment(
                 start=start,
                 therapist_id=therapist_id,
                 by_staff=by_staff,
+                health_unchanged=health_unchanged,
                 now=now,
             )
     except _TimeTaken:
@@ -390,6 +458,7 @@ def _reschedule(
     start: datetime.datetime,
     therapist_id: int | None,
     by_staff: bool,
+    health_unchanged: bool,
     now: datetime.datetime,
 ) -> Appointment:
     current = Appointment.objects.select_related("treatment", "client").get(pk=appointment.pk)
@@ -398,7 +467,9 @@ def _reschedule(
         _check_window(current, now, "moved")
     _check_start(start, now)
     treatment, client = current.treatment, current.client
-    _check_back_walking_gate(client=client, treatment=treatment, now=now)
+    refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
+    if refusal:
+        raise BookingError(refusal)
     candidates = _slots_at(
         treatment=treatment,
         start=start,
@@ -430,6 +501,9 @@ def _reschedule(
     )
     locked = Appointment.objects.get(pk=current.pk)
     _check_open(locked, "moved")
+    gate = _back_walking_gate(
+        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
+    )
     confirmed = _slots_at(
         treatment=treatment,
         start=start,
@@ -447,6 +521,9 @@ def _reschedule(
     locked.starts_at = slot.start
     locked.ends_at = slot.end
     locked.blocked_until = slot.end + treatment.buffer
+    locked.status = gate.status
+    locked.screening = gate.screening
+    locked.hold_expires_at = gate.hold_expires_at
     locked.revision += 1
     locked.updated_at = now
     locked.reminder_sent_at = None
@@ -457,6 +534,9 @@ def _reschedule(
             "starts_at",
             "ends_at",
             "blocked_until",
+            "status",
+            "screening",
+            "hold_expires_at",
             "revision",
             "updated_at",
             "reminder_sent_at",
@@ -464,3 +544,68 @@ def _reschedule(
     )
     _send_after_commit(notifications.send_reschedule_notice, locked.pk)
     return locked
+
+
+# Holds: back-walking appointments waiting for a staff review of the screening.
+
+
+@transaction.atomic
+def confirm_held_appointments(
+    *, screening: HealthScreening, now: datetime.datetime | None = None
+) -> list[Appointment]:
+    """Staff approved the screening: its held appointments that are still ahead are confirmed."""
+    now = now or timezone.now()
+    held = list(
+        Appointment.objects.select_for_update()
+        .filter(screening=screening, status=Appointment.Status.PENDING_REVIEW, starts_at__gt=now)
+        .order_by("starts_at")
+    )
+    for appointment in held:
+        appointment.status = Appointment.Status.CONFIRMED
+        appointment.hold_expires_at = None
+        appointment.revision += 1
+        appointment.updated_at = now
+        appointment.save(update_fields=["status", "hold_expires_at", "revision", "updated_at"])
+        _send_after_commit(notifications.send_booking_confirmation, appointment.pk)
+    return held
+
+
+def release_held_appointments(
+    *, screening: HealthScreening, reason: str, now: datetime.datetime | None = None
+) -> list[Appointment]:
+    """Staff declined the screening: its held appointments are cancelled."""
+    held = Appointment.objects.filter(screening=screening, status=Appointment.Status.PENDING_REVIEW)
+    return [
+        cancel_appointment(appointment=appointment, reason=reason, by_staff=True, now=now)
+        for appointment in held
+    ]
+
+
+def release_expired_holds(*, now: datetime.datetime | None = None) -> int:
+    """Cancel held appointments that nobody reviewed in time. Safe to run often."""
+    now = now or timezone.now()
+    released = 0
+    expired = Appointment.objects.filter(
+        status=Appointment.Status.PENDING_REVIEW, hold_expires_at__lte=now
+    ).values_list("pk", flat=True)
+    for appointment_id in list(expired):
+        with transaction.atomic():
+            appointment = (
+                Appointment.objects.select_for_update(skip_locked=True)
+                .filter(
+                    pk=appointment_id,
+                    status=Appointment.Status.PENDING_REVIEW,
+                    hold_expires_at__lte=now,
+                )
+                .first()
+            )
+            if appointment is None:
+                continue  # decided, or being released by another run
+            cancel_appointment(
+                appointment=appointment,
+                reason="The health review was not completed in time.",
+                by_staff=True,
+                now=now,
+            )
+            released += 1
+    return released

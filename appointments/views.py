@@ -1,6 +1,7 @@
 import datetime
 import uuid
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from clients.models import Client
+from screening.eligibility import Verdict, back_walking_verdict, current_screening
 
 from . import schedule, services
 from .availability import Slot
@@ -204,6 +206,13 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, errors[0])
         return redirect("appointments:treatment", slug=slug)
     start, therapist = form.cleaned_data["start"], form.cleaned_data["therapist"]
+    confirm_url = _confirm_url(treatment, start, therapist)
+    if treatment.is_back_walking and form.cleaned_data["health_changed"] == "yes":
+        messages.info(
+            request,
+            "Please fill in a new health screening. Your chosen time is kept for when you finish.",
+        )
+        return redirect(f"{reverse('screening:new')}?{urlencode({'next': confirm_url})}")
     error = None
     if request.method == "POST":
         try:
@@ -213,6 +222,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
                 start=start,
                 therapist=therapist,
                 booking_token=form.cleaned_data["booking_token"],
+                health_unchanged=form.cleaned_data["health_changed"] == "no",
             )
         except services.BookingError as exc:
             error = exc
@@ -230,9 +240,25 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             "error": error,
             "alternatives": _alternatives(error, treatment) if error else [],
             "refusal": services.back_walking_refusal(client=client, treatment=treatment),
+            "verdict": _verdict(client, treatment, start),
+            "confirm_url": confirm_url,
         },
         status=409 if error else 200,
     )
+
+
+def _confirm_url(treatment: Treatment, start: datetime.datetime, therapist) -> str:
+    query = urlencode(
+        {"start": format_start(start), "therapist": therapist.pk if therapist else "any"}
+    )
+    return f"{reverse('appointments:book', args=[treatment.slug])}?{query}"
+
+
+def _verdict(client: Client, treatment: Treatment, start: datetime.datetime) -> Verdict | None:
+    """What the client's screening means for this back-walking booking, to explain it early."""
+    if not treatment.is_back_walking:
+        return None
+    return back_walking_verdict(client=client, day=timezone.localtime(start).date())
 
 
 @login_required
@@ -307,6 +333,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                     appointment=appointment,
                     start=form.cleaned_data["start"],
                     therapist=form.cleaned_data["therapist"],
+                    health_unchanged=form.cleaned_data["health_changed"] == "no",
                 )
             except services.BookingError as exc:
                 error = exc
@@ -343,6 +370,9 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
             "can_change": appointment.is_open and timezone.now() < _change_deadline(appointment),
             "reschedule_url": reverse("appointments:reschedule", args=[pk]),
+            "screening": current_screening(appointment.client)
+            if appointment.treatment.is_back_walking
+            else None,
         },
         status=409 if error else 200,
     )

@@ -30,16 +30,20 @@ MONTH_NAMES = {
 }
 
 
-class DateOfBirthWidget(forms.MultiWidget):
+class DayMonthYearWidget(forms.MultiWidget):
     """Day, month and year as three labelled boxes (the GOV.UK date pattern)."""
 
     template_name = "clients/widgets/date_of_birth.html"
     part_labels = ("Day", "Month", "Year")
 
-    def __init__(self, attrs: dict | None = None) -> None:
+    def __init__(self, attrs: dict | None = None, autocomplete: str = "") -> None:
         parts = [
             forms.TextInput(
-                attrs={"inputmode": "numeric", "autocomplete": f"bday-{part}", "maxlength": size}
+                attrs={
+                    "inputmode": "numeric",
+                    "maxlength": size,
+                    **({"autocomplete": f"{autocomplete}-{part}"} if autocomplete else {}),
+                }
             )
             for part, size in (("day", "2"), ("month", "9"), ("year", "4"))
         ]
@@ -58,32 +62,46 @@ class DateOfBirthWidget(forms.MultiWidget):
         return context
 
 
-class DateOfBirthField(forms.MultiValueField):
-    """A date of birth from three boxes, refused with a message that says what to fix."""
-
-    widget = DateOfBirthWidget
+class PastDateField(forms.MultiValueField):
+    """A date on or before today from three boxes, refused with a message that says
+    what to fix ("Date of surgery must be a real date")."""
 
     default_error_messages = {
-        "required": "Enter your date of birth.",
-        "incomplete": "Date of birth must include a {parts}.",
-        "invalid": "Date of birth must be a real date.",
+        "incomplete": "{noun} must include a {parts}.",
+        "invalid": "{noun} must be a real date.",
         "year": "Year must include 4 numbers.",
-        "future": "Date of birth must be in the past.",
-        "too_early": "Date of birth must be the same as or after 1 January 1900.",
+        "future": "{noun} must be today or in the past.",
+        "too_early": "{noun} must be the same as or after {earliest}.",
     }
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        noun: str,
+        earliest: datetime.date = EARLIEST_DATE_OF_BIRTH,
+        autocomplete: str = "",
+        **kwargs,
+    ) -> None:
+        self.noun = noun
+        self.earliest = earliest
         parts = (
             forms.CharField(required=False, max_length=2),
             forms.CharField(required=False, max_length=9),
             forms.CharField(required=False, max_length=4),
         )
-        kwargs.setdefault(
-            "help_text",
-            "For example, 27 3 1990. We ask because back-walking is only for adults; "
-            "you cannot change it yourself later, so please check it.",
+        kwargs.setdefault("help_text", "For example, 27 3 1990")
+        super().__init__(
+            parts,
+            require_all_fields=False,
+            widget=DayMonthYearWidget(autocomplete=autocomplete),
+            **kwargs,
         )
-        super().__init__(parts, require_all_fields=False, **kwargs)
+
+    def _error(self, code: str, **values) -> forms.ValidationError:
+        message = self.error_messages[code].format(
+            noun=self.noun, earliest=f"{self.earliest:%-d %B %Y}", **values
+        )
+        return forms.ValidationError(message, code=code)
 
     def compress(self, data_list: list[str]) -> datetime.date | None:
         if not data_list or not any(data_list):
@@ -95,24 +113,36 @@ class DateOfBirthField(forms.MultiValueField):
             if not part
         ]
         if missing:
-            raise forms.ValidationError(
-                self.error_messages["incomplete"].format(parts=" and a ".join(missing)),
-                code="incomplete",
-            )
+            raise self._error("incomplete", parts=" and a ".join(missing))
         month_number = MONTH_NAMES.get(month.lower(), month)
         if not (day.isdigit() and str(month_number).isdigit() and year.isdigit()):
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            raise self._error("invalid")
         if len(year) != 4:
-            raise forms.ValidationError(self.error_messages["year"], code="year")
+            raise self._error("year")
         try:
             value = datetime.date(int(year), int(month_number), int(day))
         except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+            raise self._error("invalid") from None
         if value > timezone.localdate():
-            raise forms.ValidationError(self.error_messages["future"], code="future")
-        if value < EARLIEST_DATE_OF_BIRTH:
-            raise forms.ValidationError(self.error_messages["too_early"], code="too_early")
+            raise self._error("future")
+        if value < self.earliest:
+            raise self._error("too_early")
         return value
+
+
+class DateOfBirthField(PastDateField):
+    default_error_messages = {
+        "required": "Enter your date of birth.",
+        "future": "Date of birth must be in the past.",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "For example, 27 3 1990. We ask because back-walking is only for adults; "
+            "you cannot change it yourself later, so please check it.",
+        )
+        super().__init__(noun="Date of birth", autocomplete="bday", **kwargs)
 
 
 class SignUpForm(forms.Form):

@@ -1,2 +1,131 @@
-# The health screening (questionnaire, triage outcome, staff review) arrives
-# with the back-walking gate; see DESIGN.md.
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from . import rules
+
+
+class HealthScreeningQuerySet(models.QuerySet["HealthScreening"]):
+    def latest_first(self) -> "HealthScreeningQuerySet":
+        return self.order_by("-submitted_at", "-pk")
+
+    def awaiting_review(self) -> "HealthScreeningQuerySet":
+        """The review queue: screenings that need a human, oldest first."""
+        return self.filter(review=HealthScreening.Review.PENDING).order_by("submitted_at", "pk")
+
+
+class HealthScreening(models.Model):
+    """One submitted health questionnaire, its triage outcome and any staff decision.
+
+    The answers, outcome and signature never change after submission (a
+    PostgreSQL trigger refuses it); new answers make a new screening. Only the
+    review columns change, when staff decide.
+    """
+
+    class Outcome(models.TextChoices):
+        CLEARED = rules.Outcome.CLEARED.value, "Cleared"
+        NEEDS_REVIEW = rules.Outcome.NEEDS_REVIEW.value, "Needs staff review"
+        NOT_ELIGIBLE = rules.Outcome.NOT_ELIGIBLE.value, "Not eligible"
+        NOT_ELIGIBLE_UNTIL = rules.Outcome.NOT_ELIGIBLE_UNTIL.value, "Not eligible until a date"
+
+    class Review(models.TextChoices):
+        NOT_NEEDED = "not_needed", "Not needed"
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.CASCADE, related_name="screenings"
+    )
+    # The submitted questionnaire: never changed after submission.
+    questionnaire_version = models.PositiveSmallIntegerField()
+    answers = models.JSONField()
+    signature_name = models.CharField(max_length=150)
+    consented_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    eligible_from = models.DateField(null=True, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    therapist_notes = models.JSONField(default=list, blank=True)
+    valid_until = models.DateField()
+    # The staff review: the only columns that change.
+    review = models.CharField(max_length=20, choices=Review.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(
+        blank=True, help_text="For staff only: why this was decided. Never shown to the client."
+    )
+    therapist_note = models.TextField(
+        blank=True, help_text="What the therapist should know. Shown to the client's therapist."
+    )
+    cleared_on_doctors_note = models.BooleanField(default=False)
+
+    objects = HealthScreeningQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        permissions = [
+            ("review_healthscreening", "Can see health answers and decide screenings"),
+        ]
+        indexes = [
+            models.Index(fields=["client", "-submitted_at"], name="screening_client_latest_idx"),
+            models.Index(fields=["review", "submitted_at"], name="screening_review_queue_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=[choice.value for choice in rules.Outcome]),
+                name="screening_healthscreening_known_outcome",
+                violation_error_message="Unknown screening outcome.",
+            ),
+            models.CheckConstraint(
+                condition=Q(review__in=["not_needed", "pending", "approved", "declined"]),
+                name="screening_healthscreening_known_review",
+                violation_error_message="Unknown review state.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome=rules.Outcome.NOT_ELIGIBLE_UNTIL.value)
+                | Q(eligible_from__isnull=False),
+                name="screening_healthscreening_waiting_has_a_date",
+                violation_error_message="A screening that is not eligible until a date needs it.",
+            ),
+            models.CheckConstraint(
+                condition=Q(review__in=["not_needed", "pending"])
+                | Q(reviewed_by__isnull=False, reviewed_at__isnull=False),
+                name="screening_healthscreening_decision_recorded",
+                violation_error_message="A decision records who made it and when.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review="declined", review_note=""),
+                name="screening_healthscreening_decline_has_reason",
+                violation_error_message="Say why the screening is declined.",
+            ),
+            models.CheckConstraint(
+                condition=Q(consented_at__isnull=False) & ~Q(signature_name=""),
+                name="screening_healthscreening_consented_and_signed",
+                violation_error_message="A screening needs consent and a signature.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the answers or the outcome: this string lands in logs and the admin history.
+        return f"Health screening #{self.pk}"
+
+    @property
+    def submitted_on(self):
+        return timezone.localdate(self.submitted_at)
+
+
+class ScreeningToReview(HealthScreening):
+    """The review queue in the admin: the same rows, seen as work to do."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "screening to review"
+        verbose_name_plural = "screenings to review (oldest first)"

@@ -228,6 +228,13 @@ SPA_CANCELLATION_WINDOW_HOURS = env.float("SPA_CANCELLATION_WINDOW_HOURS", defau
 # client before it gives up and asks the person to try again.
 SPA_BOOKING_LOCK_TIMEOUT_MS = env.int("SPA_BOOKING_LOCK_TIMEOUT_MS", default=5000)
 
+# The back-walking gate
+SPA_SCREENING_VALID_MONTHS = env.int("SPA_SCREENING_VALID_MONTHS", default=12)
+# A booking held for a staff review is released if nobody decides within this
+# many hours of booking, and in any case this many hours before it starts.
+SPA_REVIEW_HOLD_HOURS = env.float("SPA_REVIEW_HOLD_HOURS", default=48)
+SPA_REVIEW_DEADLINE_HOURS = env.float("SPA_REVIEW_DEADLINE_HOURS", default=4)
+
 # The spa
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")
 SPA_PHONE = env.str("SPA_PHONE", default="+44 20 7946 0000")

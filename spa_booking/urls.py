@@ -11,5 +11,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("clients.urls")),
     path("", include("appointments.urls")),
+    path("", include("screening.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,7 @@ from appointments.services import (
 )
 from tests.factories import ClientFactory, RoomFactory
 from tests.scheduling import NOW, TOMORROW, at, open_spa
+from tests.screenings import screen
 
 pytestmark = pytest.mark.django_db
 
@@ -229,8 +230,9 @@ def test_back_walking_refused_for_a_client_under_18():
 def test_client_turning_18_today_may_book_back_walking():
     spa = open_spa(back_walking=True, name="Ashiatsu")
     birthday = ClientFactory(date_of_birth=datetime.date(2008, 12, 1))
+    screen(birthday)
 
-    assert book(spa, birthday, at(TOMORROW, 10))
+    assert book(spa, birthday, at(TOMORROW, 10), health_unchanged=True)
 
 
 def test_under_18_client_may_book_other_treatments(spa):

@@ -1,5 +1,6 @@
 """Fill an empty database with a small, believable spa; safe to run again."""
 
+import dataclasses
 import datetime
 import random
 from decimal import Decimal
@@ -23,6 +24,8 @@ from appointments.models import (
 )
 from clients.models import Client, User
 from clients.services import correct_date_of_birth
+from screening import rules
+from screening.services import submit_screening
 
 DEMO_PASSWORD = "spa-demo-2026"
 
@@ -155,6 +158,22 @@ REGULARS = [
     ("farah@spa.example", "Farah Haddad", datetime.date(1991, 9, 14)),
     ("gus@spa.example", "Gus Petrov", datetime.date(1988, 2, 29)),
 ]
+DEMO_ANSWERS = rules.Answers(
+    pregnant=False,
+    fragile_bones=False,
+    spinal_cord_injury=False,
+    blood_clots_or_thinners=False,
+    serious_heart_condition=False,
+    blood_pressure=rules.BloodPressure.NORMAL,
+    disc_disorder=False,
+    back_pain_under_care=False,
+    surgery_on=None,
+    fracture_on=None,
+    muscle_tear_on=None,
+    other_conditions="",
+    pressure_preference=rules.Pressure.FIRM,
+    areas_to_avoid="Left shoulder",
+)
 DEMO_WEEK_DAYS = 7
 DEMO_OCCUPANCY = 0.6
 
@@ -195,6 +214,7 @@ class Command(BaseCommand):
             )
             for number, (email, name, born) in enumerate(REGULARS):
                 self._client(email, name, f"07700 9002{number:02d}", born, admin)
+        self._screenings()
         booked = self._demo_week()
         if booked:
             self.stdout.write(f"Booked {booked} demo appointments for the coming week.")
@@ -259,6 +279,26 @@ class Command(BaseCommand):
                 reason="Demo data refreshed by seed_demo.",
             )
 
+    def _screenings(self) -> None:
+        """Ana and the regulars are cleared; Dara's disc problem waits in the review queue."""
+        cleared = [email for email, _, _ in REGULARS if email != "dara@spa.example"]
+        for client in Client.objects.filter(user__email__in=["ana@spa.example", *cleared]):
+            if not client.screenings.exists():
+                submit_screening(
+                    client=client,
+                    answers=DEMO_ANSWERS,
+                    signature_name=client.full_name,
+                    consent=True,
+                )
+        dara = Client.objects.get(user__email="dara@spa.example")
+        if not dara.screenings.exists():
+            submit_screening(
+                client=dara,
+                answers=dataclasses.replace(DEMO_ANSWERS, disc_disorder=True),
+                signature_name=dara.full_name,
+                consent=True,
+            )
+
     def _demo_week(self) -> int:
         """Fill about 60% of the coming week, through the booking service like any client."""
         if Appointment.objects.filter(starts_at__gte=timezone.now()).exists():
@@ -295,6 +335,7 @@ class Command(BaseCommand):
                     treatment=treatment,
                     start=slot.start,
                     therapist=therapist,
+                    health_unchanged=True,
                 )
             except services.BookingError:
                 continue

@@ -1,0 +1,278 @@
+"""Staff review of health screenings: only the "Screening reviewers" group sees answers.
+
+Every screening page checks the one permission screening.review_healthscreening.
+Nothing here deletes a screening, the answers are read-only, and the admin's
+change history records which decision was made, never what was answered.
+"""
+
+import datetime
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.cache import never_cache
+
+from appointments.models import Appointment
+from clients.age import age_on
+from spa_booking.admin_errors import ServiceErrorInFormMixin
+
+from . import rules, services
+from .forms import ScreeningForm
+from .models import HealthScreening, ScreeningToReview
+
+REVIEW_PERMISSION = "screening.review_healthscreening"
+
+
+class Decision:
+    APPROVE = "approve"
+    DECLINE = "decline"
+    DOCTORS_NOTE = "doctors_note"
+
+
+class ReviewForm(forms.ModelForm):
+    decision = forms.ChoiceField(
+        label="Decision",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[],
+    )
+    note = forms.CharField(
+        label="Why (for staff only)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to decline or to clear on a doctor's note. The client never sees it.",
+    )
+    therapist_note_text = forms.CharField(
+        label="Note for the therapist",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the therapist should watch out for (for example: no pressure on the "
+        "lower back). Shown to the client's therapist.",
+    )
+
+    class Meta:
+        model = HealthScreening
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        screening = self.instance
+        choices = []
+        if screening.review == HealthScreening.Review.PENDING:
+            choices = [
+                (Decision.APPROVE, "Approve: clear for back-walking (held bookings are confirmed)"),
+                (Decision.DECLINE, "Decline (held bookings are cancelled)"),
+            ]
+        elif (
+            screening.outcome == HealthScreening.Outcome.NOT_ELIGIBLE
+            and screening.review != HealthScreening.Review.APPROVED
+        ):
+            choices = [(Decision.DOCTORS_NOTE, "Clear on a doctor's note")]
+        self.fields["decision"].choices = choices
+        self.fields["therapist_note_text"].initial = screening.therapist_note
+
+
+class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+    form = ReviewForm
+    service_errors = (services.ScreeningError,)
+    list_display = [
+        "__str__",
+        "client_name",
+        "client_age",
+        "outcome",
+        "review",
+        "reasons_summary",
+        "submitted_at",
+        "held_appointments",
+    ]
+    list_filter = ["review", "outcome"]
+    search_fields = ["client__full_name", "client__user__email"]
+    list_select_related = ["client"]
+    readonly_fields = [
+        "client_name",
+        "client_age",
+        "submitted_at",
+        "valid_until",
+        "outcome",
+        "eligible_from",
+        "reasons_summary",
+        "therapist_notes_summary",
+        "answers_table",
+        "held_appointments_list",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+        "therapist_note",
+    ]
+    fieldsets = [
+        ("Client", {"fields": ["client_name", "client_age"]}),
+        (
+            "Screening",
+            {
+                "fields": [
+                    "submitted_at",
+                    "valid_until",
+                    "outcome",
+                    "eligible_from",
+                    "reasons_summary",
+                    "therapist_notes_summary",
+                    "answers_table",
+                ]
+            },
+        ),
+        ("Appointments held on it", {"fields": ["held_appointments_list"]}),
+        (
+            "Review",
+            {"fields": ["review", "reviewed_by", "reviewed_at", "review_note", "therapist_note"]},
+        ),
+        ("Decide", {"fields": ["decision", "note", "therapist_note_text"]}),
+    ]
+
+    # Only reviewers: the one permission, for every page.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # clients submit screenings themselves
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("client", "reviewed_by")
+            .annotate(
+                held_count=Count(
+                    "appointments",
+                    filter=Q(appointments__status=Appointment.Status.PENDING_REVIEW),
+                )
+            )
+        )
+
+    # Pages with health answers are never cached by the browser or a proxy.
+    @method_decorator(never_cache)
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, extra_context)
+
+    @method_decorator(never_cache)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change) -> None:
+        decision = form.cleaned_data.get("decision")
+        note = form.cleaned_data.get("note", "")
+        therapist_note = form.cleaned_data.get("therapist_note_text", "")
+        arguments = {"screening": obj, "by": request.user, "therapist_note": therapist_note}
+        if decision == Decision.APPROVE:
+            services.approve_screening(note=note, **arguments)
+        elif decision == Decision.DECLINE:
+            services.decline_screening(note=note, **arguments)
+        elif decision == Decision.DOCTORS_NOTE:
+            services.clear_on_doctors_note(note=note, **arguments)
+        obj.refresh_from_db()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The history says what was decided, never what was answered.
+        decision = form.cleaned_data.get("decision") or "no decision"
+        return [{"changed": {"fields": [f"decision: {decision}"]}}]
+
+    # Read-only displays
+
+    @admin.display(description="client")
+    def client_name(self, screening: HealthScreening) -> str:
+        return screening.client.full_name
+
+    @admin.display(description="age today")
+    def client_age(self, screening: HealthScreening) -> int:
+        return age_on(screening.client.date_of_birth, timezone.localdate())
+
+    @admin.display(description="reasons")
+    def reasons_summary(self, screening: HealthScreening) -> str:
+        return "; ".join(screening.reasons) or "\u2013"
+
+    @admin.display(description="therapist notes (from the answers)")
+    def therapist_notes_summary(self, screening: HealthScreening) -> str:
+        return "; ".join(screening.therapist_notes) or "\u2013"
+
+    @admin.display(description="held")
+    def held_appointments(self, screening: HealthScreening) -> int:
+        return screening.held_count
+
+    @admin.display(description="answers")
+    def answers_table(self, screening: HealthScreening) -> str:
+        try:
+            answers = rules.Answers.from_json(screening.answers)
+        except ValueError:
+            return "These answers are from another version of the questionnaire."
+        rows = [
+            (field.label, _answer_text(name, getattr(answers, name, None)))
+            for name, field in ScreeningForm.base_fields.items()
+            if hasattr(answers, name)
+        ]
+        return format_html(
+            '<table class="screening-answers">{}</table>',
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="appointments")
+    def held_appointments_list(self, screening: HealthScreening) -> str:
+        appointments = screening.appointments.select_related("treatment").order_by("starts_at")
+        if not appointments:
+            return "None"
+        return format_html_join(
+            "",
+            "<div>{} \u2013 {} ({})</div>",
+            (
+                (
+                    f"{timezone.localtime(a.starts_at):%a %d %b %Y %H:%M}",
+                    a.treatment.name,
+                    a.get_status_display(),
+                )
+                for a in appointments
+            ),
+        )
+
+
+def _answer_text(name: str, value) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime.date):
+        return f"{value:%-d %B %Y}"
+    if value in (None, ""):
+        return "\u2013"
+    field = ScreeningForm.base_fields[name]
+    for choice, label in getattr(field, "choices", []):
+        if choice == value:
+            return label
+    return str(value)
+
+
+@admin.register(HealthScreening)
+class AllScreeningsAdmin(HealthScreeningAdmin):
+    """Every screening, newest first, searchable by client."""
+
+
+@admin.register(ScreeningToReview)
+class ReviewQueueAdmin(HealthScreeningAdmin):
+    """The queue: screenings waiting for a human decision, oldest first."""
+
+    list_filter: list = []
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).awaiting_review()
+
+    def get_ordering(self, request: HttpRequest):
+        return ["submitted_at", "pk"]

@@ -1,0 +1,34 @@
+"""Emails about screening decisions: what was decided, never the staff's internal note."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from .models import HealthScreening
+
+
+def send_decision(screening_id: int) -> None:
+    screening = (
+        HealthScreening.objects.select_related("client__user").filter(pk=screening_id).first()
+    )
+    if screening is None:
+        return
+    approved = screening.review == HealthScreening.Review.APPROVED
+    context = {
+        "client": screening.client,
+        "approved": approved,
+        "appointments": screening.appointments.select_related("treatment").order_by("starts_at"),
+        "spa_name": settings.SPA_NAME,
+        "spa_phone": settings.SPA_PHONE,
+    }
+    subject = (
+        "Your health screening is cleared for back-walking"
+        if approved
+        else "About your health screening for back-walking"
+    )
+    send_mail(
+        subject=subject,
+        message=render_to_string("screening/email/decision.txt", context),
+        from_email=None,
+        recipient_list=[screening.client.user.email],
+    )

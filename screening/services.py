@@ -1,0 +1,206 @@
+"""Screening operations: submitting answers and the staff decisions on them."""
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from appointments import services as booking
+from clients.models import Client, User
+
+from . import notifications, rules
+from .eligibility import current_screening
+from .models import HealthScreening
+
+
+class ScreeningError(Exception):
+    """A screening operation was refused; the message is for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _same_name(typed: str, full_name: str) -> bool:
+    return " ".join(typed.split()).casefold() == " ".join(full_name.split()).casefold()
+
+
+@sensitive_variables("answers", "triage")
+def submit_screening(
+    *,
+    client: Client,
+    answers: rules.Answers,
+    signature_name: str,
+    consent: bool,
+    now: datetime.datetime | None = None,
+) -> HealthScreening:
+    """Store a new screening with its triage. It becomes the client's current one."""
+    now = now or timezone.now()
+    if not consent:
+        raise ScreeningError(
+            "Please agree to us storing your health answers, so we can check back-walking is "
+            "safe for you."
+        )
+    if not _same_name(signature_name, client.full_name):
+        raise ScreeningError(
+            f"To sign, type your full name as it is on your account: {client.full_name}."
+        )
+    today = timezone.localdate(now)
+    triage = rules.triage(answers, today=today)
+    needs_review = triage.outcome == rules.Outcome.NEEDS_REVIEW
+    with transaction.atomic():
+        # The same lock staff decisions take, so a decision and a new
+        # submission for one client happen one after the other.
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        return HealthScreening.objects.create(
+            client=client,
+            questionnaire_version=rules.QUESTIONNAIRE_VERSION,
+            answers=answers.to_json(),
+            signature_name=" ".join(signature_name.split()),
+            consented_at=now,
+            submitted_at=now,
+            outcome=triage.outcome.value,
+            eligible_from=triage.eligible_from,
+            reasons=list(triage.reasons),
+            therapist_notes=list(triage.therapist_notes),
+            valid_until=rules.valid_until(today, settings.SPA_SCREENING_VALID_MONTHS),
+            review=(
+                HealthScreening.Review.PENDING
+                if needs_review
+                else HealthScreening.Review.NOT_NEEDED
+            ),
+        )
+
+
+def _lock_current(screening: HealthScreening) -> HealthScreening:
+    """Lock the client, then check the screening is still their current one."""
+    Client.objects.select_for_update().filter(pk=screening.client_id).first()
+    fresh = HealthScreening.objects.select_for_update().get(pk=screening.pk)
+    latest = current_screening(fresh.client)
+    if latest is None or latest.pk != fresh.pk:
+        raise ScreeningError(
+            "The client has submitted a newer screening since this one, so this one can no "
+            "longer be decided. Review the newer one."
+        )
+    return fresh
+
+
+def _decide(
+    screening: HealthScreening,
+    *,
+    review: str,
+    by: User,
+    note: str,
+    therapist_note: str,
+    now: datetime.datetime,
+    doctors_note: bool = False,
+) -> HealthScreening:
+    screening.review = review
+    screening.reviewed_by = by
+    screening.reviewed_at = now
+    screening.review_note = note.strip()
+    screening.therapist_note = therapist_note.strip()
+    screening.cleared_on_doctors_note = doctors_note
+    screening.save(
+        update_fields=[
+            "review",
+            "reviewed_by",
+            "reviewed_at",
+            "review_note",
+            "therapist_note",
+            "cleared_on_doctors_note",
+        ]
+    )
+    transaction.on_commit(lambda: notifications.send_decision(screening.pk))
+    return screening
+
+
+@transaction.atomic
+def approve_screening(
+    *,
+    screening: HealthScreening,
+    by: User,
+    note: str = "",
+    therapist_note: str = "",
+    now: datetime.datetime | None = None,
+) -> HealthScreening:
+    """Staff clear a screening that needed review; its held appointments are confirmed."""
+    now = now or timezone.now()
+    fresh = _lock_current(screening)
+    if fresh.review != HealthScreening.Review.PENDING:
+        raise ScreeningError("This screening is not waiting for a review.")
+    decided = _decide(
+        fresh,
+        review=HealthScreening.Review.APPROVED,
+        by=by,
+        note=note,
+        therapist_note=therapist_note,
+        now=now,
+    )
+    booking.confirm_held_appointments(screening=decided, now=now)
+    return decided
+
+
+@transaction.atomic
+def decline_screening(
+    *,
+    screening: HealthScreening,
+    by: User,
+    note: str,
+    therapist_note: str = "",
+    now: datetime.datetime | None = None,
+) -> HealthScreening:
+    """Staff decline a screening that needed review; its held appointments are cancelled."""
+    now = now or timezone.now()
+    if not note.strip():
+        raise ScreeningError(
+            "Say why the screening is declined (for staff; the client does not see it)."
+        )
+    fresh = _lock_current(screening)
+    if fresh.review != HealthScreening.Review.PENDING:
+        raise ScreeningError("This screening is not waiting for a review.")
+    decided = _decide(
+        fresh,
+        review=HealthScreening.Review.DECLINED,
+        by=by,
+        note=note,
+        therapist_note=therapist_note,
+        now=now,
+    )
+    booking.release_held_appointments(
+        screening=decided,
+        reason="Health screening not cleared for back-walking.",
+        now=now,
+    )
+    return decided
+
+
+@transaction.atomic
+def clear_on_doctors_note(
+    *,
+    screening: HealthScreening,
+    by: User,
+    note: str,
+    therapist_note: str = "",
+    now: datetime.datetime | None = None,
+) -> HealthScreening:
+    """Staff clear a not-eligible screening because a doctor says back-walking is safe."""
+    now = now or timezone.now()
+    if not note.strip():
+        raise ScreeningError("Describe the doctor's note (who wrote it and when).")
+    fresh = _lock_current(screening)
+    if fresh.outcome != HealthScreening.Outcome.NOT_ELIGIBLE:
+        raise ScreeningError("Only a screening that is not eligible is cleared on a doctor's note.")
+    if fresh.review == HealthScreening.Review.APPROVED:
+        raise ScreeningError("This screening is already cleared.")
+    return _decide(
+        fresh,
+        review=HealthScreening.Review.APPROVED,
+        by=by,
+        note=note,
+        therapist_note=therapist_note,
+        now=now,
+        doctors_note=True,
+    )

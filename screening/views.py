@@ -1,0 +1,88 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from clients.models import Client
+
+from . import services
+from .eligibility import current_screening
+from .forms import ScreeningForm
+from .models import HealthScreening
+
+OUTCOME_MESSAGES = {
+    HealthScreening.Outcome.CLEARED: "Thank you. You are cleared for back-walking.",
+    HealthScreening.Outcome.NEEDS_REVIEW: "Thank you. Our staff will review your answers, "
+    "usually within a day, and email you.",
+    HealthScreening.Outcome.NOT_ELIGIBLE: "Thank you. Your answers show that back-walking is "
+    "not safe for you at the moment.",
+    HealthScreening.Outcome.NOT_ELIGIBLE_UNTIL: "Thank you. After your recent injury or "
+    "surgery, back-walking has to wait a little.",
+}
+
+
+def _client_or_redirect(request: HttpRequest) -> Client | HttpResponse:
+    client = Client.objects.filter(user=request.user).first()
+    if client is None:
+        messages.info(request, "Only client accounts have a health screening.")
+        return redirect("clients:account")
+    return client
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+@never_cache
+@login_required
+def my_screening(request: HttpRequest) -> HttpResponse:
+    client = _client_or_redirect(request)
+    if isinstance(client, HttpResponse):
+        return client
+    screening = current_screening(client)
+    return render(
+        request,
+        "screening/my_screening.html",
+        {
+            "screening": screening,
+            "expired": screening is not None and screening.valid_until < timezone.localdate(),
+        },
+    )
+
+
+@never_cache
+@sensitive_post_parameters()
+@login_required
+def new_screening(request: HttpRequest) -> HttpResponse:
+    """The questionnaire. A booking in progress passes `next`, to carry on afterwards."""
+    client = _client_or_redirect(request)
+    if isinstance(client, HttpResponse):
+        return client
+    form = ScreeningForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            screening = services.submit_screening(
+                client=client,
+                answers=form.answers(),
+                signature_name=form.cleaned_data["signature_name"],
+                consent=form.cleaned_data["consent"],
+            )
+        except services.ScreeningError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, OUTCOME_MESSAGES[screening.outcome])
+            return redirect(_safe_next(request) or "screening:mine")
+    return render(
+        request,
+        "screening/new_screening.html",
+        {"form": form, "next": _safe_next(request), "client": client},
+    )

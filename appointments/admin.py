@@ -131,6 +131,11 @@ class AppointmentAdminForm(forms.ModelForm):
         required=False,
         empty_label="Any available therapist",
     )
+    health_unchanged = forms.BooleanField(
+        label="The client confirms nothing in their health has changed since their screening",
+        required=False,
+        help_text="Back-walking only: ask the client, and tick only if they confirm.",
+    )
 
     class Meta:
         model = Appointment
@@ -159,12 +164,13 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["client", "treatment", "start", "therapist"]
+            return ["client", "treatment", "start", "therapist", "health_unchanged"]
         return [
             "client",
             "treatment",
             "start",
             "therapist",
+            "health_unchanged",
             "room",
             "ends_at",
             "status",
@@ -191,7 +197,7 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
             "reminder_sent_at",
         ]
         if not obj.is_open:
-            readonly += ["start", "therapist"]
+            readonly += ["start", "therapist", "health_unchanged"]
         return readonly
 
     def save_model(self, request, obj, form, change):
@@ -204,10 +210,15 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
                 start=start,
                 therapist=therapist,
                 by_staff=True,
+                health_unchanged=form.cleaned_data["health_unchanged"],
             )
         elif "start" in form.changed_data or "therapist" in form.changed_data:
             saved = services.reschedule_appointment(
-                appointment=obj, start=start, therapist=therapist, by_staff=True
+                appointment=obj,
+                start=start,
+                therapist=therapist,
+                by_staff=True,
+                health_unchanged=form.cleaned_data["health_unchanged"],
             )
         else:
             return

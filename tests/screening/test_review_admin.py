@@ -1,0 +1,221 @@
+"""Staff review in the admin: the queue, decisions, who may see answers, what is logged."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from appointments.models import Appointment
+from appointments.services import book_appointment
+from screening.models import HealthScreening
+from tests.factories import ClientFactory, UserFactory
+from tests.scheduling import NOW, at, open_spa
+from tests.screenings import screen
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("admin:screening_screeningtoreview_changelist")
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def reviewer():
+    user = UserFactory(email="reviewer@example.com", is_staff=True)
+    user.groups.add(Group.objects.get(name="Screening reviewers"))
+    return user
+
+
+@pytest.fixture
+def reviewer_http(reviewer) -> HttpClient:
+    http = HttpClient()
+    http.force_login(reviewer)
+    return http
+
+
+@pytest.fixture
+def other_staff_http() -> HttpClient:
+    http = HttpClient()
+    http.force_login(UserFactory(email="desk@example.com", is_staff=True))
+    return http
+
+
+def change_url(screening) -> str:
+    return reverse("admin:screening_healthscreening_change", args=[screening.pk])
+
+
+def test_reviewers_group_holds_exactly_the_review_permission():
+    group = Group.objects.get(name="Screening reviewers")
+
+    assert [p.codename for p in group.permissions.all()] == ["review_healthscreening"]
+
+
+def test_queue_lists_screenings_needing_review_oldest_first(reviewer_http):
+    with time_machine.travel(NOW - datetime.timedelta(hours=5), tick=False):
+        older = screen(ClientFactory(full_name="Olive Older"), disc_disorder=True)
+    newer = screen(ClientFactory(full_name="Nina Newer"), back_pain_under_care=True)
+    screen(ClientFactory(full_name="Cleo Cleared"))
+
+    response = reviewer_http.get(QUEUE)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.index("Olive Older") < html.index("Nina Newer")
+    assert "Cleo Cleared" not in html
+    assert "Disc problem" in html
+    assert older.pk and newer.pk
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_review_page_shows_age_reasons_answers_and_held_appointments(reviewer_http):
+    client = ClientFactory(full_name="Hana Held", date_of_birth=datetime.date(1990, 12, 2))
+    screening = screen(client, disc_disorder=True, areas_to_avoid="Left hip")
+    spa = open_spa(back_walking=True, name="Ashiatsu")
+    book_appointment(
+        client=client,
+        treatment=spa.treatment,
+        start=at(datetime.date(2026, 12, 6), 10),
+        health_unchanged=True,
+    )
+
+    response = reviewer_http.get(change_url(screening))
+
+    html = response.content.decode()
+    assert "Hana Held" in html
+    assert ">35<" in html  # age today (turns 36 tomorrow)
+    assert "Disc problem" in html
+    assert "Have you been told you have a slipped, bulging or herniated disc" in html
+    assert "Left hip" in html
+    assert "Ashiatsu" in html and "Waiting for health review" in html
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def decide(http, screening, decision, note="", therapist_note=""):
+    return http.post(
+        change_url(screening),
+        {"decision": decision, "note": note, "therapist_note_text": therapist_note},
+    )
+
+
+def test_reviewer_approves_in_the_admin(reviewer_http, reviewer):
+    client = ClientFactory()
+    screening = screen(client, disc_disorder=True)
+    spa = open_spa(back_walking=True, name="Ashiatsu")
+    held = book_appointment(
+        client=client,
+        treatment=spa.treatment,
+        start=at(datetime.date(2026, 12, 6), 10),
+        health_unchanged=True,
+    )
+
+    response = decide(reviewer_http, screening, "approve", therapist_note="Go gently on L4")
+
+    assert response.status_code == 302
+    screening.refresh_from_db()
+    held.refresh_from_db()
+    assert screening.review == "approved"
+    assert screening.reviewed_by == reviewer
+    assert screening.therapist_note == "Go gently on L4"
+    assert held.status == Appointment.Status.CONFIRMED
+
+
+def test_decline_without_a_reason_shows_the_error_and_changes_nothing(reviewer_http):
+    screening = screen(ClientFactory(), disc_disorder=True)
+
+    response = decide(reviewer_http, screening, "decline", note="", therapist_note="keep me")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Say why the screening is declined" in html
+    assert "keep me" in html
+    screening.refresh_from_db()
+    assert screening.review == "pending"
+
+
+def test_reviewer_declines_with_a_reason(reviewer_http):
+    screening = screen(ClientFactory(), disc_disorder=True)
+
+    decide(reviewer_http, screening, "decline", note="Surgery planned")
+
+    screening.refresh_from_db()
+    assert screening.review == "declined"
+    assert screening.review_note == "Surgery planned"
+
+
+def test_reviewer_clears_not_eligible_on_a_doctors_note(reviewer_http):
+    screening = screen(ClientFactory(), fragile_bones=True)
+
+    decide(reviewer_http, screening, "doctors_note", note="Letter from Dr Li, 28 Nov")
+
+    screening.refresh_from_db()
+    assert screening.review == "approved"
+    assert screening.cleared_on_doctors_note
+
+
+def test_approving_a_stale_screening_in_the_admin_is_refused(reviewer_http):
+    client = ClientFactory()
+    stale = screen(client, disc_disorder=True)
+    screen(client, disc_disorder=True)
+
+    response = decide(reviewer_http, stale, "approve")
+
+    assert response.status_code == 200
+    assert "newer screening" in response.content.decode()
+    stale.refresh_from_db()
+    assert stale.review == "pending"
+
+
+def test_tampered_decision_is_refused(reviewer_http):
+    screening = screen(ClientFactory())  # cleared: nothing to decide
+
+    response = decide(reviewer_http, screening, "approve")
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    screening.refresh_from_db()
+    assert screening.review == "not_needed"
+
+
+def test_other_staff_see_no_screenings_and_no_answers(other_staff_http):
+    screening = screen(ClientFactory(), pregnant=True)
+
+    assert other_staff_http.get(QUEUE).status_code == 403
+    assert other_staff_http.get(change_url(screening)).status_code == 403
+    assert decide(other_staff_http, screening, "doctors_note", note="x").status_code == 403
+    index = other_staff_http.get(reverse("admin:index")).content.decode()
+    assert "screening" not in index.lower()
+    screening.refresh_from_db()
+    assert screening.review == "not_needed"
+
+
+def test_nobody_can_delete_or_add_a_screening_in_the_admin(reviewer_http, staff_http):
+    screening = screen(ClientFactory())
+    delete = reverse("admin:screening_healthscreening_delete", args=[screening.pk])
+
+    for http in (reviewer_http, staff_http):  # a reviewer, and a superuser
+        assert http.post(delete, {"post": "yes"}).status_code == 403
+        assert http.get(reverse("admin:screening_healthscreening_add")).status_code == 403
+    assert HealthScreening.objects.filter(pk=screening.pk).exists()
+
+
+def test_answers_never_reach_the_admin_history(reviewer_http):
+    screening = screen(
+        ClientFactory(), disc_disorder=True, other_conditions="Sciatica", areas_to_avoid="Neck"
+    )
+
+    decide(reviewer_http, screening, "approve", note="ok", therapist_note="Mind the neck")
+
+    entries = list(LogEntry.objects.values_list("object_repr", "change_message"))
+    assert entries
+    text = repr(entries)
+    for secret in ("Sciatica", "Neck", "Disc", "disc_disorder", "Mind the neck"):
+        assert secret not in text
+    assert f"Health screening #{screening.pk}" in text

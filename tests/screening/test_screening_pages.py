@@ -1,0 +1,185 @@
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from screening.models import HealthScreening
+from tests.scheduling import NOW
+from tests.screenings import form_data, screen
+
+pytestmark = pytest.mark.django_db
+
+NEW = reverse("screening:new")
+MINE = reverse("screening:mine")
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_questionnaire_asks_every_question_with_consent_unticked(logged_in):
+    response = logged_in.get(NEW)
+
+    html = response.content.decode()
+    for question in (
+        "Are you pregnant",
+        "osteoporosis",
+        "spinal cord injury",
+        "blood clot",
+        "serious heart condition",
+        "high blood pressure",
+        "herniated disc",
+        "treating you for back pain",
+        "surgery in the last 6 months",
+        "broken a bone",
+        "torn a muscle",
+        "Anything else about your health",
+        "What pressure do you like",
+        "Areas your therapist should avoid",
+        "Type your full name to sign",
+    ):
+        assert question in html
+    consent = html[html.index('name="consent"') - 200 : html.index('name="consent"') + 200]
+    assert "checked" not in consent
+    assert "Only I, the staff who review screenings, and my therapist" in html
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_healthy_answers_are_cleared(logged_in, client_account):
+    response = logged_in.post(NEW, form_data(client_account), follow=True)
+
+    screening = HealthScreening.objects.get()
+    assert screening.client == client_account
+    assert screening.outcome == "cleared"
+    assert screening.review == "not_needed"
+    assert screening.valid_until == datetime.date(2027, 12, 1)
+    assert screening.signature_name == "Ana Example"
+    assert "You are cleared for back-walking." in response.content.decode()
+
+
+def test_disc_problem_waits_for_review(logged_in, client_account):
+    response = logged_in.post(NEW, form_data(client_account, disc_disorder="yes"), follow=True)
+
+    assert HealthScreening.objects.get().review == "pending"
+    assert "Our staff will review your answers" in response.content.decode()
+
+
+def test_recent_surgery_needs_its_date_and_then_waits(logged_in, client_account):
+    missing = logged_in.post(NEW, form_data(client_account, recent_surgery="yes"))
+    assert "Enter the date of the surgery." in missing.content.decode()
+    assert not HealthScreening.objects.exists()
+
+    logged_in.post(
+        NEW,
+        form_data(
+            client_account,
+            recent_surgery="yes",
+            surgery_on_0="10",
+            surgery_on_1="11",
+            surgery_on_2="2026",
+        ),
+    )
+
+    screening = HealthScreening.objects.get()
+    assert screening.outcome == "not_eligible_until"
+    assert screening.eligible_from == datetime.date(2027, 2, 2)
+    page = logged_in.get(MINE).content.decode()
+    assert "back-walking from Tuesday 2 February 2027" in page
+
+
+def test_a_future_surgery_date_is_refused(logged_in, client_account):
+    response = logged_in.post(
+        NEW,
+        form_data(
+            client_account,
+            recent_surgery="yes",
+            surgery_on_0="10",
+            surgery_on_1="1",
+            surgery_on_2="2027",
+        ),
+    )
+
+    assert "Date of the surgery must be today or in the past." in response.content.decode()
+    assert not HealthScreening.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"pregnant": ""}, "Answer yes or no: Are you pregnant, or could you be?"),
+        ({"consent": ""}, "Tick the box to agree to us storing your health answers."),
+        ({"signature_name": "Someone Else"}, "type your full name as it is on your account"),
+        ({"blood_pressure": "sometimes"}, "Select a valid choice."),
+    ],
+)
+def test_incomplete_or_unsigned_answers_are_refused_and_kept(
+    logged_in, client_account, change, message
+):
+    data = form_data(client_account, areas_to_avoid="Left shoulder", **change)
+    data = {k: v for k, v in data.items() if v != ""}
+
+    response = logged_in.post(NEW, data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert message in html
+    assert 'value="Left shoulder"' in html
+    assert not HealthScreening.objects.exists()
+
+
+def test_after_submitting_the_booking_in_progress_continues(logged_in, client_account):
+    next_url = "/book/ashiatsu/?start=2026-12-06T10:00Z&therapist=any"
+
+    response = logged_in.post(NEW, {**form_data(client_account), "next": next_url})
+
+    assert response.url == next_url
+
+
+def test_next_pointing_elsewhere_is_ignored(logged_in, client_account):
+    response = logged_in.post(NEW, {**form_data(client_account), "next": "https://evil.example/"})
+
+    assert response.url == MINE
+
+
+def test_my_screening_shows_status_and_validity(logged_in, client_account):
+    assert "You have not filled in a health screening yet" in logged_in.get(MINE).content.decode()
+
+    screen(client_account)
+    response = logged_in.get(MINE)
+
+    html = response.content.decode()
+    assert "Cleared" in html
+    assert "1 December 2027" in html
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_my_screening_says_when_it_has_expired(logged_in, client_account):
+    with time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC), tick=False):
+        screen(client_account)
+
+    assert "Expired" in logged_in.get(MINE).content.decode()
+
+
+def test_not_eligible_explains_the_doctors_note(logged_in, client_account):
+    screen(client_account, pregnant=True)
+
+    html = logged_in.get(MINE).content.decode()
+
+    assert "not safe for you at the moment" in html
+    assert "a note from them" in html
+
+
+def test_screening_pages_need_a_client_account(client, staff_user):
+    client.force_login(staff_user)
+
+    assert client.get(NEW).status_code == 302
+    assert client.get(MINE).status_code == 302
+    assert client.post(NEW, {"pregnant": "no"}).status_code == 302
+    assert not HealthScreening.objects.exists()
+
+
+def test_screening_pages_need_login(client):
+    assert client.get(NEW).url.startswith(reverse("clients:login"))

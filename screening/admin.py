@@ -73,6 +73,10 @@ class ReviewForm(forms.ModelForm):
         ):
             choices = [(Decision.DOCTORS_NOTE, "Clear on a doctor's note")]
         self.fields["decision"].choices = choices
+        self.fields["decision"].required = bool(choices)
+        self.fields["decision"].error_messages["required"] = (
+            "Choose a decision. Nothing was saved; your notes are kept below."
+        )
         self.fields["therapist_note_text"].initial = screening.therapist_note
 
 
@@ -170,6 +174,20 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     @method_decorator(never_cache)
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self._has_decision_to_make(obj):
+            # Nothing to decide: no inputs whose text would silently go nowhere.
+            return [fieldset for fieldset in fieldsets if fieldset[0] != "Decide"]
+        return fieldsets
+
+    @staticmethod
+    def _has_decision_to_make(screening: HealthScreening) -> bool:
+        return screening.review == HealthScreening.Review.PENDING or (
+            screening.outcome == HealthScreening.Outcome.NOT_ELIGIBLE
+            and screening.review != HealthScreening.Review.APPROVED
+        )
 
     def save_model(self, request, obj, form, change) -> None:
         decision = form.cleaned_data.get("decision")
@@ -273,6 +291,15 @@ class ReviewQueueAdmin(HealthScreeningAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).awaiting_review()
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        # A screening decided a moment ago has left the queue, but its page
+        # (linked from the success message and the history) still opens.
+        queryset = HealthScreeningAdmin.get_queryset(self, request)
+        try:
+            return queryset.get(pk=int(object_id))
+        except (ValueError, HealthScreening.DoesNotExist):
+            return None
 
     def get_ordering(self, request: HttpRequest):
         return ["submitted_at", "pk"]

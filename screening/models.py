@@ -128,4 +128,4 @@ class ScreeningToReview(HealthScreening):
     class Meta:
         proxy = True
         verbose_name = "screening to review"
-        verbose_name_plural = "screenings to review (oldest first)"
+        verbose_name_plural = "screenings to review"

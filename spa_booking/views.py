@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from appointments.models import Treatment
 
@@ -14,3 +15,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "other_treatments": [t for t in treatments if not t.is_back_walking],
         },
     )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    # Resolved per request: the hashed name exists only after collectstatic.
+    return redirect(static("favicon.svg"), permanent=True)

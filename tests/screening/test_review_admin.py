@@ -173,15 +173,31 @@ def test_approving_a_stale_screening_in_the_admin_is_refused(reviewer_http):
     assert stale.review == "pending"
 
 
-def test_tampered_decision_is_refused(reviewer_http):
-    screening = screen(ClientFactory())  # cleared: nothing to decide
+def test_a_decision_that_is_not_offered_changes_nothing(reviewer_http):
+    cleared = screen(ClientFactory())  # nothing to decide: no decision inputs at all
+    waiting = screen(ClientFactory(), disc_disorder=True)
 
-    response = decide(reviewer_http, screening, "approve")
+    page = reviewer_http.get(change_url(cleared)).content.decode()
+    decide(reviewer_http, cleared, "approve")
+    response = decide(reviewer_http, waiting, "doctors_note", note="forged")
 
-    assert response.status_code == 200
+    assert 'name="decision"' not in page
     assert "Select a valid choice" in response.content.decode()
-    screening.refresh_from_db()
-    assert screening.review == "not_needed"
+    cleared.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (cleared.review, waiting.review) == ("not_needed", "pending")
+
+
+def test_saving_without_a_decision_keeps_the_notes_and_says_so(reviewer_http):
+    waiting = screen(ClientFactory(), disc_disorder=True)
+
+    response = decide(reviewer_http, waiting, "", therapist_note="Mind the lower back")
+
+    html = response.content.decode()
+    assert "Choose a decision. Nothing was saved" in html
+    assert "Mind the lower back" in html
+    waiting.refresh_from_db()
+    assert waiting.review == "pending"
 
 
 def test_other_staff_see_no_screenings_and_no_answers(other_staff_http):

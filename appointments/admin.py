@@ -154,7 +154,7 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     service_errors = (services.BookingError,)
     form = AppointmentAdminForm
     list_display = ["starts_at", "treatment", "client", "therapist", "room", "status"]
-    list_filter = [DayFilter, "status", "therapist", "room", "treatment"]
+    list_filter = [DayFilter, "status", "needs_follow_up", "therapist", "room", "treatment"]
     list_select_related = ["treatment", "client", "therapist", "room"]
     search_fields = ["client__full_name", "client__user__email", "client__phone"]
     date_hierarchy = "starts_at"
@@ -174,12 +174,23 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
             "room",
             "ends_at",
             "status",
+            "needs_follow_up",
+            "pre_session_check_summary",
             "created_at",
             "updated_at",
             "cancelled_at",
             "cancellation_reason",
             "reminder_sent_at",
         ]
+
+    @admin.display(description="pre-session check")
+    def pre_session_check_summary(self, appointment: Appointment) -> str:
+        check = getattr(appointment, "pre_session_check", None)
+        if check is None:
+            return "\u2013"
+        when = timezone.localtime(check.recorded_at)
+        reason = f": {check.reason}" if check.reason else ""
+        return f"{check.get_outcome_display()} at {when:%H:%M} by {check.recorded_by}{reason}"
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -190,6 +201,8 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
             "room",
             "ends_at",
             "status",
+            "needs_follow_up",
+            "pre_session_check_summary",
             "created_at",
             "updated_at",
             "cancelled_at",

@@ -41,3 +41,32 @@ def appointment_calendar(appointment: Appointment) -> bytes:
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     calendar.add_component(appointment_event(appointment))
     return calendar.to_ical()
+
+
+def therapist_feed(therapist, appointments) -> bytes:
+    """A therapist's calendar feed: time, treatment, room and the client's first name only.
+
+    Never health details: calendar apps sync these to phones and other services.
+    """
+    calendar = Calendar()
+    calendar.add("prodid", "-//Spa Booking//Therapist schedule//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{settings.SPA_NAME}: {therapist.display_name}")
+    stamp = timezone.now().astimezone(datetime.UTC)
+    for appointment in appointments:
+        event = Event()
+        event.add("uid", appointment_uid(appointment))
+        event.add("dtstamp", stamp)
+        event.add("last-modified", appointment.updated_at.astimezone(datetime.UTC))
+        event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
+        event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
+        event.add("sequence", appointment.revision)
+        event.add(
+            "summary",
+            f"{appointment.treatment.name} \u2013 {appointment.client.first_name}",
+        )
+        event.add("location", appointment.room.name)
+        cancelled = appointment.status == Appointment.Status.CANCELLED
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        calendar.add_component(event)
+    return calendar.to_ical()

@@ -1,4 +1,5 @@
 import datetime
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -116,9 +117,18 @@ class TherapistQuerySet(models.QuerySet["Therapist"]):
         return self.filter(is_active=True)
 
 
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Therapist(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapist"
+    )
+    # The secret in the therapist's calendar feed address; replacing it cuts off
+    # every calendar app that had the old address.
+    feed_token = models.CharField(
+        max_length=64, unique=True, default=new_feed_token, editable=False
     )
     display_name = models.CharField(max_length=80, help_text="The name clients see.")
     bio = models.TextField(blank=True)
@@ -322,6 +332,9 @@ class Appointment(models.Model):
         blank=True,
         help_text="A held appointment that nobody has reviewed by then is released.",
     )
+    # A back-walking session the therapist stopped at the pre-session check:
+    # staff follow up with the client.
+    needs_follow_up = models.BooleanField(default=False, db_default=False)
     # The booking form's one-time token: a double-submitted form books once.
     booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
@@ -391,3 +404,42 @@ class Appointment(models.Model):
     def is_open(self) -> bool:
         """Still to happen: the client may cancel or move it (within the window)."""
         return self.status in (self.Status.PENDING_REVIEW, self.Status.CONFIRMED)
+
+
+class PreSessionCheck(models.Model):
+    """The therapist's check with the client before a back-walking session.
+
+    Either the client confirmed nothing in their health changed and the check
+    was done, or the therapist stopped the session and said why.
+    """
+
+    class Outcome(models.TextChoices):
+        DONE = "done", "Checked: nothing has changed"
+        STOPPED = "stopped", "Session stopped"
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="pre_session_check"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["done", "stopped"]),
+                name="appointments_presessioncheck_known_outcome",
+                violation_error_message="Unknown check outcome.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="stopped", reason=""),
+                name="appointments_presessioncheck_stop_has_reason",
+                violation_error_message="Say why the session was stopped.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pre-session check #{self.pk}"

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from . import services
@@ -70,6 +70,12 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "clients/login.html"
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        # Therapists land on their schedule; everyone else on "My account".
+        if hasattr(self.request.user, "therapist"):
+            return reverse("schedule:day")
+        return super().get_default_redirect_url()
 
 
 class LogoutView(auth_views.LogoutView):

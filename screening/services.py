@@ -204,3 +204,16 @@ def clear_on_doctors_note(
         now=now,
         doctors_note=True,
     )
+
+
+@transaction.atomic
+def return_to_review(*, screening: HealthScreening) -> HealthScreening:
+    """A therapist stopped a session: the screening waits for staff again.
+
+    The earlier decision's who, when and why stay on record until staff decide anew.
+    """
+    fresh = HealthScreening.objects.select_for_update().get(pk=screening.pk)
+    if fresh.review != HealthScreening.Review.PENDING:
+        fresh.review = HealthScreening.Review.PENDING
+        fresh.save(update_fields=["review"])
+    return fresh

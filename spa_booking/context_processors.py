@@ -5,11 +5,12 @@ from django.http import HttpRequest
 def spa(request: HttpRequest) -> dict:
     """The spa's name and contact details, and the role the navigation is drawn for."""
     user = getattr(request, "user", None)
+    is_therapist = bool(user and user.is_authenticated and hasattr(user, "therapist"))
     if user is None or not user.is_authenticated:
         role = "guest"
     elif user.is_staff:
         role = "staff"
-    elif hasattr(user, "therapist"):
+    elif is_therapist:
         role = "therapist"
     else:
         role = "client"
@@ -18,6 +19,7 @@ def spa(request: HttpRequest) -> dict:
         "spa_phone": settings.SPA_PHONE,
         "spa_email": settings.SPA_EMAIL,
         "nav_role": role,
+        "nav_is_therapist": is_therapist,
         "minimum_notice_hours": f"{settings.SPA_MINIMUM_NOTICE_HOURS:g}",
         "cancellation_window_hours": f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}",
     }

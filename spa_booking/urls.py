@@ -9,8 +9,11 @@ admin.site.index_title = "Run the spa"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico on pages that name none (the admin's).
+    path("favicon.ico", views.favicon),
     path("", include("clients.urls")),
     path("", include("appointments.urls")),
     path("", include("screening.urls")),
+    path("", include("appointments.schedule_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,247 @@
+"""'My schedule': a therapist's own day, week, appointments and calendar feed."""
+
+import datetime
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import visits
+from .ics import therapist_feed
+from .models import Appointment, Therapist, TimeOff, WorkingHours, new_feed_token
+from .schedule import spa_time_zone
+from .services import BookingError
+
+FEED_PAST = datetime.timedelta(days=30)
+FEED_AHEAD = datetime.timedelta(days=120)
+
+
+def _own_therapist(request: HttpRequest) -> Therapist:
+    """The logged-in therapist; anyone else finds no schedule here."""
+    therapist = Therapist.objects.filter(user=request.user).first()
+    if therapist is None:
+        raise Http404("No schedule")
+    return therapist
+
+
+def _own_appointment(request: HttpRequest, pk: int) -> Appointment:
+    """One of the therapist's own appointments; another therapist's is a 404."""
+    therapist = _own_therapist(request)
+    return get_object_or_404(
+        _with_schedule_details(Appointment.objects.all()), pk=pk, therapist=therapist
+    )
+
+
+def _with_schedule_details(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    earlier_visit = (
+        Appointment.objects.active()
+        .filter(client=OuterRef("client"), starts_at__lt=OuterRef("starts_at"))
+        .exclude(pk=OuterRef("pk"))
+    )
+    return appointments.select_related(
+        "treatment", "room", "client", "screening", "pre_session_check"
+    ).annotate(returning=Exists(earlier_visit))
+
+
+def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    tz = spa_time_zone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    return start, end
+
+
+def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
+    """Each day with its working hours, time off and appointments (a fixed number of queries)."""
+    start, _ = _day_bounds(first)
+    _, end = _day_bounds(first + datetime.timedelta(days=count - 1))
+    appointments = _with_schedule_details(
+        Appointment.objects.filter(therapist=therapist, starts_at__gte=start, starts_at__lt=end)
+    ).order_by("starts_at")
+    hours = defaultdict(list)
+    for block in WorkingHours.objects.filter(therapist=therapist).order_by("starts_at"):
+        hours[block.weekday].append(block)
+    absences = list(
+        TimeOff.objects.filter(therapist=therapist, starts_at__lt=end, ends_at__gt=start)
+    )
+    by_day = defaultdict(list)
+    for appointment in appointments:
+        by_day[timezone.localtime(appointment.starts_at).date()].append(appointment)
+    days = []
+    for offset in range(count):
+        day = first + datetime.timedelta(days=offset)
+        day_start, day_end = _day_bounds(day)
+        days.append(
+            {
+                "date": day,
+                "hours": hours[day.weekday()],
+                "time_off": [
+                    a for a in absences if a.starts_at < day_end and a.ends_at > day_start
+                ],
+                "appointments": by_day[day],
+            }
+        )
+    return days
+
+
+def _parse_day(value: str | None) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value) if value else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
+@login_required
+def day(request: HttpRequest) -> HttpResponse:
+    therapist = _own_therapist(request)
+    date = _parse_day(request.GET.get("date"))
+    return render(
+        request,
+        "appointments/schedule/day.html",
+        {
+            "therapist": therapist,
+            "day": _days(therapist, date, 1)[0],
+            "previous": date - datetime.timedelta(days=1),
+            "next": date + datetime.timedelta(days=1),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def week(request: HttpRequest) -> HttpResponse:
+    therapist = _own_therapist(request)
+    date = _parse_day(request.GET.get("date"))
+    monday = date - datetime.timedelta(days=date.weekday())
+    return render(
+        request,
+        "appointments/schedule/week.html",
+        {
+            "therapist": therapist,
+            "days": _days(therapist, monday, 7),
+            "monday": monday,
+            "previous": monday - datetime.timedelta(weeks=1),
+            "next": monday + datetime.timedelta(weeks=1),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@never_cache
+@login_required
+def appointment(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_appointment(request, pk)
+    now = timezone.now()
+    check = getattr(visit, "pre_session_check", None)
+    return render(
+        request,
+        "appointments/schedule/appointment.html",
+        {
+            "appointment": visit,
+            "check": check,
+            "started": now >= visit.starts_at,
+            "check_open": now >= visit.starts_at - visits.CHECK_OPENS_BEFORE_START,
+        },
+    )
+
+
+def _act(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
+    visit = _own_appointment(request, pk)
+    try:
+        action(visit)
+    except BookingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("schedule:appointment", pk=pk)
+
+
+@require_POST
+@login_required
+def check(request: HttpRequest, pk: int) -> HttpResponse:
+    nothing_changed = request.POST.get("outcome") == "done"
+    return _act(
+        request,
+        pk,
+        lambda visit: visits.record_pre_session_check(
+            appointment=visit,
+            by=request.user,
+            nothing_changed=nothing_changed,
+            reason=request.POST.get("reason", "")[:1000],
+        ),
+        "Check recorded." if nothing_changed else "Session stopped. Staff will follow up.",
+    )
+
+
+@require_POST
+@login_required
+def complete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        pk,
+        lambda visit: visits.complete_appointment(appointment=visit, by=request.user),
+        "Marked as completed.",
+    )
+
+
+@require_POST
+@login_required
+def no_show(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        pk,
+        lambda visit: visits.mark_no_show(appointment=visit, by=request.user),
+        "Marked as a no-show.",
+    )
+
+
+@login_required
+def calendar(request: HttpRequest) -> HttpResponse:
+    """How to subscribe to the feed, and the button to replace its secret."""
+    therapist = _own_therapist(request)
+    feed_url = request.build_absolute_uri(reverse("schedule:feed", args=[therapist.feed_token]))
+    return render(
+        request,
+        "appointments/schedule/calendar.html",
+        {"therapist": therapist, "feed_url": feed_url},
+    )
+
+
+@require_POST
+@login_required
+def replace_feed(request: HttpRequest) -> HttpResponse:
+    therapist = _own_therapist(request)
+    Therapist.objects.filter(pk=therapist.pk).update(feed_token=new_feed_token())
+    messages.success(
+        request,
+        "Your calendar address is replaced. The old one no longer works: subscribe again "
+        "with the new one.",
+    )
+    return redirect("schedule:calendar")
+
+
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCalendar feed calendar apps poll; the secret in the address is the login."""
+    therapist = get_object_or_404(Therapist, feed_token=token, is_active=True)
+    now = timezone.now()
+    appointments = (
+        Appointment.objects.filter(
+            therapist=therapist,
+            starts_at__gte=now - FEED_PAST,
+            starts_at__lt=now + FEED_AHEAD,
+        )
+        .select_related("treatment", "room", "client")
+        .order_by("starts_at")
+    )
+    response = HttpResponse(
+        therapist_feed(therapist, appointments), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'inline; filename="schedule.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,119 @@
+"""What happens on the day: the pre-session check, completed and no-show.
+
+The therapist of the appointment records these (staff can too). Each is one
+transaction that re-checks the rules and raises BookingError with a message
+for the person who asked.
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from clients.models import User
+from screening.services import return_to_review
+
+from .models import Appointment, PreSessionCheck
+from .services import BookingError
+
+# The check is done with the client in the room, shortly before the session.
+CHECK_OPENS_BEFORE_START = datetime.timedelta(hours=1)
+
+
+def _lock_own(appointment: Appointment, by: User) -> Appointment:
+    locked = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("treatment", "therapist", "screening")
+        .get(pk=appointment.pk)
+    )
+    if locked.therapist.user_id != by.pk and not by.is_staff:
+        raise BookingError("This is not your appointment.")
+    return locked
+
+
+@transaction.atomic
+def record_pre_session_check(
+    *,
+    appointment: Appointment,
+    by: User,
+    nothing_changed: bool,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> PreSessionCheck:
+    """Before back-walking: the client confirmed nothing changed, or the session stops.
+
+    Stopping flags the appointment for staff and sends the client's screening
+    back to review, so no back-walking is confirmed for them until staff decide.
+    """
+    now = now or timezone.now()
+    locked = _lock_own(appointment, by)
+    if not locked.treatment.is_back_walking:
+        raise BookingError("Only back-walking sessions have a pre-session check.")
+    if locked.status != Appointment.Status.CONFIRMED:
+        raise BookingError("Only a confirmed appointment can be checked.")
+    if PreSessionCheck.objects.filter(appointment=locked).exists():
+        raise BookingError("The check for this session is already recorded.")
+    if now < locked.starts_at - CHECK_OPENS_BEFORE_START:
+        raise BookingError("The check is done with the client, just before the session.")
+    reason = reason.strip()
+    if not nothing_changed and not reason:
+        raise BookingError("Say why the session is stopped, so staff can follow up.")
+    check = PreSessionCheck.objects.create(
+        appointment=locked,
+        outcome=PreSessionCheck.Outcome.DONE
+        if nothing_changed
+        else PreSessionCheck.Outcome.STOPPED,
+        reason=reason,
+        recorded_by=by,
+        recorded_at=now,
+    )
+    if not nothing_changed:
+        locked.needs_follow_up = True
+        locked.updated_at = now
+        locked.save(update_fields=["needs_follow_up", "updated_at"])
+        if locked.screening is not None:
+            return_to_review(screening=locked.screening)
+    return check
+
+
+def _check_started(appointment: Appointment, now: datetime.datetime, what: str) -> None:
+    if appointment.status != Appointment.Status.CONFIRMED:
+        raise BookingError(f"Only a confirmed appointment can be marked {what}.")
+    if now < appointment.starts_at:
+        start = timezone.localtime(appointment.starts_at)
+        raise BookingError(f"It can be marked {what} once it has started, at {start:%H:%M}.")
+
+
+@transaction.atomic
+def complete_appointment(
+    *, appointment: Appointment, by: User, now: datetime.datetime | None = None
+) -> Appointment:
+    now = now or timezone.now()
+    locked = _lock_own(appointment, by)
+    _check_started(locked, now, "completed")
+    if locked.treatment.is_back_walking:
+        check = PreSessionCheck.objects.filter(appointment=locked).first()
+        if check is None:
+            raise BookingError(
+                "Record the pre-session check first: a back-walking session is only completed "
+                "after the client confirmed nothing has changed."
+            )
+        if check.outcome == PreSessionCheck.Outcome.STOPPED:
+            raise BookingError("This session was stopped at the check; staff follow it up.")
+    locked.status = Appointment.Status.COMPLETED
+    locked.updated_at = now
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def mark_no_show(
+    *, appointment: Appointment, by: User, now: datetime.datetime | None = None
+) -> Appointment:
+    now = now or timezone.now()
+    locked = _lock_own(appointment, by)
+    _check_started(locked, now, "a no-show")
+    locked.status = Appointment.Status.NO_SHOW
+    locked.updated_at = now
+    locked.save(update_fields=["status", "updated_at"])
+    return locked

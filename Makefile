@@ -55,7 +55,8 @@ test: $(VENV)/.installed-dev browser
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-dev
-	@echo "The booking benchmark arrives with online booking (issue 3); nothing to measure yet."
+	@$(BIN)/python scripts/ensure_postgres.py --server-only
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

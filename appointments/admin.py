@@ -162,26 +162,24 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     actions = ["cancel_selected"]
     ordering = ["-starts_at"]
 
+    # What staff enter; the rest of an appointment is the services' to set.
+    booking_fields = ["start", "therapist", "health_unchanged"]
+    record_fields = [
+        "room",
+        "ends_at",
+        "status",
+        "needs_follow_up",
+        "pre_session_check_summary",
+        "created_at",
+        "updated_at",
+        "cancelled_at",
+        "cancellation_reason",
+        "reminder_sent_at",
+    ]
+
     def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["client", "treatment", "start", "therapist", "health_unchanged"]
-        return [
-            "client",
-            "treatment",
-            "start",
-            "therapist",
-            "health_unchanged",
-            "room",
-            "ends_at",
-            "status",
-            "needs_follow_up",
-            "pre_session_check_summary",
-            "created_at",
-            "updated_at",
-            "cancelled_at",
-            "cancellation_reason",
-            "reminder_sent_at",
-        ]
+        fields = ["client", "treatment", *self.booking_fields]
+        return fields if obj is None else [*fields, *self.record_fields]
 
     @admin.display(description="pre-session check")
     def pre_session_check_summary(self, appointment: Appointment) -> str:
@@ -195,23 +193,8 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        readonly = [
-            "client",
-            "treatment",
-            "room",
-            "ends_at",
-            "status",
-            "needs_follow_up",
-            "pre_session_check_summary",
-            "created_at",
-            "updated_at",
-            "cancelled_at",
-            "cancellation_reason",
-            "reminder_sent_at",
-        ]
-        if not obj.is_open:
-            readonly += ["start", "therapist", "health_unchanged"]
-        return readonly
+        readonly = ["client", "treatment", *self.record_fields]
+        return readonly if obj.is_open else [*readonly, *self.booking_fields]
 
     def save_model(self, request, obj, form, change):
         start = form.cleaned_data["start"]

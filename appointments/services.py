@@ -221,6 +221,65 @@ def nearest_free_times(
     return sorted(by_start.values(), key=lambda slot: abs(slot.start - start))[:count]
 
 
+def _free_at_or_refuse(
+    *,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int | None,
+    client_id: int,
+    now: datetime.datetime,
+    by_staff: bool,
+    ignore_appointment_id: int | None = None,
+) -> list[Slot]:
+    """The free slots at `start`, or a refusal that offers the nearest free times."""
+    candidates = _slots_at(
+        treatment=treatment,
+        start=start,
+        therapist_id=therapist_id,
+        client_id=client_id,
+        now=now,
+        by_staff=by_staff,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if not candidates:
+        raise BookingError(
+            "That time is not available. Here are the nearest free times.",
+            alternatives=nearest_free_times(
+                treatment=treatment,
+                start=start,
+                therapist_id=therapist_id,
+                client_id=client_id,
+                ignore_appointment_id=ignore_appointment_id,
+            ),
+        )
+    return candidates
+
+
+def _still_free(
+    *,
+    chosen: Slot,
+    treatment: Treatment,
+    client_id: int,
+    now: datetime.datetime,
+    by_staff: bool,
+    ignore_appointment_id: int | None = None,
+) -> Slot:
+    """Under the locks, with fresh data now that competing bookings of this
+    therapist, room or client have finished: is the chosen time still free?"""
+    confirmed = _slots_at(
+        treatment=treatment,
+        start=chosen.start,
+        therapist_id=chosen.therapist_id,
+        client_id=client_id,
+        now=now,
+        by_staff=by_staff,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if not confirmed:
+        raise _TimeTaken
+    return next((slot for slot in confirmed if slot.room_id == chosen.room_id), confirmed[0])
+
+
 def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
     """'Any available therapist': the one with the fewest appointments that day."""
     tz = schedule.spa_time_zone()
@@ -319,7 +378,7 @@ def _book(
     refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
     if refusal:
         raise BookingError(refusal)
-    candidates = _slots_at(
+    candidates = _free_at_or_refuse(
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
@@ -327,13 +386,6 @@ def _book(
         now=now,
         by_staff=by_staff,
     )
-    if not candidates:
-        raise BookingError(
-            "That time is not available. Here are the nearest free times.",
-            alternatives=nearest_free_times(
-                treatment=treatment, start=start, therapist_id=therapist_id, client_id=client.pk
-            ),
-        )
     chosen = _least_booked(candidates, _day_of(start)) if therapist_id is None else candidates[0]
     _lock(therapist_id=chosen.therapist_id, room_id=chosen.room_id, client_id=client.pk)
     # Under the client's lock, so a staff decision on their screening cannot
@@ -341,19 +393,9 @@ def _book(
     gate = _back_walking_gate(
         client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
     )
-    # Fresh data now that competing bookings of this therapist, room or client
-    # have finished: is the time still free?
-    confirmed = _slots_at(
-        treatment=treatment,
-        start=start,
-        therapist_id=chosen.therapist_id,
-        client_id=client.pk,
-        now=now,
-        by_staff=by_staff,
+    slot = _still_free(
+        chosen=chosen, treatment=treatment, client_id=client.pk, now=now, by_staff=by_staff
     )
-    if not confirmed:
-        raise _TimeTaken
-    slot = next((s for s in confirmed if s.room_id == chosen.room_id), confirmed[0])
     appointment = Appointment.objects.create(
         client=client,
         therapist_id=slot.therapist_id,
@@ -470,7 +512,7 @@ def _reschedule(
     refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
     if refusal:
         raise BookingError(refusal)
-    candidates = _slots_at(
+    candidates = _free_at_or_refuse(
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
@@ -479,17 +521,6 @@ def _reschedule(
         by_staff=by_staff,
         ignore_appointment_id=current.pk,
     )
-    if not candidates:
-        raise BookingError(
-            "That time is not available. Here are the nearest free times.",
-            alternatives=nearest_free_times(
-                treatment=treatment,
-                start=start,
-                therapist_id=therapist_id,
-                client_id=client.pk,
-                ignore_appointment_id=current.pk,
-            ),
-        )
     # Keep the client's therapist when they are free at the new time.
     same = [slot for slot in candidates if slot.therapist_id == current.therapist_id]
     chosen = same[0] if same else _least_booked(candidates, _day_of(start))
@@ -504,18 +535,14 @@ def _reschedule(
     gate = _back_walking_gate(
         client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
     )
-    confirmed = _slots_at(
+    slot = _still_free(
+        chosen=chosen,
         treatment=treatment,
-        start=start,
-        therapist_id=chosen.therapist_id,
         client_id=client.pk,
         now=now,
         by_staff=by_staff,
         ignore_appointment_id=locked.pk,
     )
-    if not confirmed:
-        raise _TimeTaken
-    slot = next((s for s in confirmed if s.room_id == chosen.room_id), confirmed[0])
     locked.therapist_id = slot.therapist_id
     locked.room_id = slot.room_id
     locked.starts_at = slot.start

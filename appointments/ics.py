@@ -66,7 +66,14 @@ def therapist_feed(therapist, appointments) -> bytes:
             f"{appointment.treatment.name} \u2013 {appointment.client.first_name}",
         )
         event.add("location", appointment.room.name)
-        cancelled = appointment.status == Appointment.Status.CANCELLED
-        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        event.add("status", _event_status(appointment))
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def _event_status(appointment: Appointment) -> str:
+    if appointment.status == Appointment.Status.CANCELLED:
+        return "CANCELLED"
+    if appointment.status == Appointment.Status.PENDING_REVIEW:
+        return "TENTATIVE"  # held until staff review the client's screening
+    return "CONFIRMED"

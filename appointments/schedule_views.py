@@ -5,13 +5,15 @@ from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from screening.models import HealthScreening
 
 from . import visits
 from .ics import therapist_feed
@@ -45,9 +47,18 @@ def _with_schedule_details(appointments: QuerySet[Appointment]) -> QuerySet[Appo
         .filter(client=OuterRef("client"), starts_at__lt=OuterRef("starts_at"))
         .exclude(pk=OuterRef("pk"))
     )
-    return appointments.select_related(
-        "treatment", "room", "client", "screening", "pre_session_check"
-    ).annotate(returning=Exists(earlier_visit))
+    # The client's screenings, newest first: the therapist sees the current one,
+    # not the one the booking was made on.
+    screenings = Prefetch(
+        "client__screenings",
+        queryset=HealthScreening.objects.latest_first(),
+        to_attr="screenings_newest_first",
+    )
+    return (
+        appointments.select_related("treatment", "room", "client", "pre_session_check")
+        .prefetch_related(screenings)
+        .annotate(returning=Exists(earlier_visit))
+    )
 
 
 def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -90,11 +101,20 @@ def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
     return days
 
 
+# Far enough from the ends of the calendar that a week either side still exists.
+EARLIEST_DAY = datetime.date(1900, 1, 1)
+LATEST_DAY = datetime.date(9000, 12, 31)
+
+
 def _parse_day(value: str | None) -> datetime.date:
+    """The day asked for in ?date=, or today when it is missing, malformed or absurd."""
     try:
-        return datetime.date.fromisoformat(value) if value else timezone.localdate()
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
         return timezone.localdate()
+    return day
 
 
 @login_required

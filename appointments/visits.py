@@ -8,9 +8,11 @@ for the person who asked.
 import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import User
+from screening.eligibility import current_screening
 from screening.services import return_to_review
 
 from .models import Appointment, PreSessionCheck
@@ -42,8 +44,9 @@ def record_pre_session_check(
 ) -> PreSessionCheck:
     """Before back-walking: the client confirmed nothing changed, or the session stops.
 
-    Stopping flags the appointment for staff and sends the client's screening
-    back to review, so no back-walking is confirmed for them until staff decide.
+    Stopping flags the appointment (and the client's other upcoming
+    back-walking appointments) for staff, and sends the client's current
+    screening back to review, so new back-walking bookings wait for staff.
     """
     now = now or timezone.now()
     locked = _lock_own(appointment, by)
@@ -68,11 +71,18 @@ def record_pre_session_check(
         recorded_at=now,
     )
     if not nothing_changed:
-        locked.needs_follow_up = True
-        locked.updated_at = now
-        locked.save(update_fields=["needs_follow_up", "updated_at"])
-        if locked.screening is not None:
-            return_to_review(screening=locked.screening)
+        Appointment.objects.filter(
+            Q(pk=locked.pk)
+            | Q(
+                client_id=locked.client_id,
+                treatment__is_back_walking=True,
+                starts_at__gt=now,
+                status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
+            )
+        ).update(needs_follow_up=True, updated_at=now)
+        screening = current_screening(locked.client)
+        if screening is not None:
+            return_to_review(screening=screening)
     return check
 
 

@@ -7,6 +7,7 @@ recovery period, and anything a rule cannot judge goes to a human.
 """
 
 import calendar
+import dataclasses
 import datetime
 import enum
 from collections.abc import Callable
@@ -71,6 +72,28 @@ class Answers:
         if unknown:
             raise ValueError(f"Answers JSON has unknown keys: {', '.join(unknown)}")
         return cls(**{key: parse(key, data[key]) for key, parse in _PARSERS.items()})
+
+
+def nothing_to_declare(**changes) -> Answers:
+    """The answers of someone with no condition at all, medium pressure, nothing to avoid;
+    `changes` sets individual answers (demo data and tests start from here)."""
+    answers = Answers(
+        pregnant=False,
+        fragile_bones=False,
+        spinal_cord_injury=False,
+        blood_clots_or_thinners=False,
+        serious_heart_condition=False,
+        blood_pressure=BloodPressure.NORMAL,
+        disc_disorder=False,
+        back_pain_under_care=False,
+        surgery_on=None,
+        fracture_on=None,
+        muscle_tear_on=None,
+        other_conditions="",
+        pressure_preference=Pressure.MEDIUM,
+        areas_to_avoid="",
+    )
+    return dataclasses.replace(answers, **changes)
 
 
 @dataclass(frozen=True)

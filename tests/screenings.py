@@ -1,32 +1,13 @@
 """Health screenings for tests, submitted through the real service."""
 
-import dataclasses
-
 from clients.models import Client
 from screening import rules
 from screening.models import HealthScreening
 from screening.services import submit_screening
 
-HEALTHY = rules.Answers(
-    pregnant=False,
-    fragile_bones=False,
-    spinal_cord_injury=False,
-    blood_clots_or_thinners=False,
-    serious_heart_condition=False,
-    blood_pressure=rules.BloodPressure.NORMAL,
-    disc_disorder=False,
-    back_pain_under_care=False,
-    surgery_on=None,
-    fracture_on=None,
-    muscle_tear_on=None,
-    other_conditions="",
-    pressure_preference=rules.Pressure.MEDIUM,
-    areas_to_avoid="",
-)
-
 
 def answers(**changes) -> rules.Answers:
-    return dataclasses.replace(HEALTHY, **changes)
+    return rules.nothing_to_declare(**changes)
 
 
 def screen(client: Client, **changes) -> HealthScreening:

@@ -158,21 +158,8 @@ REGULARS = [
     ("farah@spa.example", "Farah Haddad", datetime.date(1991, 9, 14)),
     ("gus@spa.example", "Gus Petrov", datetime.date(1988, 2, 29)),
 ]
-DEMO_ANSWERS = rules.Answers(
-    pregnant=False,
-    fragile_bones=False,
-    spinal_cord_injury=False,
-    blood_clots_or_thinners=False,
-    serious_heart_condition=False,
-    blood_pressure=rules.BloodPressure.NORMAL,
-    disc_disorder=False,
-    back_pain_under_care=False,
-    surgery_on=None,
-    fracture_on=None,
-    muscle_tear_on=None,
-    other_conditions="",
-    pressure_preference=rules.Pressure.FIRM,
-    areas_to_avoid="Left shoulder",
+DEMO_ANSWERS = rules.nothing_to_declare(
+    pressure_preference=rules.Pressure.FIRM, areas_to_avoid="Left shoulder"
 )
 DEMO_WEEK_DAYS = 7
 DEMO_OCCUPANCY = 0.6

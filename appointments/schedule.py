@@ -65,25 +65,31 @@ def free_slots(
     wide_start = window_start - datetime.timedelta(days=1)
     wide_end = window_end + datetime.timedelta(days=1)
 
-    qualifications = Qualification.objects.filter(
-        treatment=treatment, therapist__is_active=True
-    ).only("therapist_id", "expires_on")
+    # Plain tuples rather than model instances: this runs on every booking and
+    # every page of free times.
+    qualifications = Qualification.objects.filter(treatment=treatment, therapist__is_active=True)
     if therapist_id is not None:
         qualifications = qualifications.filter(therapist_id=therapist_id)
-    qualified_until = {q.therapist_id: q.expires_on for q in qualifications}
+    qualified_until = dict(qualifications.values_list("therapist_id", "expires_on"))
     therapist_ids = sorted(qualified_until)
     if not therapist_ids:
         return []
 
     hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for block in WorkingHours.objects.filter(therapist_id__in=therapist_ids).order_by("starts_at"):
-        hours[block.therapist_id][block.weekday].append((block.starts_at, block.ends_at))
+    blocks = (
+        WorkingHours.objects.filter(therapist_id__in=therapist_ids)
+        .order_by("starts_at")
+        .values_list("therapist_id", "weekday", "starts_at", "ends_at")
+    )
+    for t_id, weekday, block_start, block_end in blocks:
+        hours[t_id][weekday].append((block_start, block_end))
 
     time_off: dict[int, list[Interval]] = defaultdict(list)
-    for absence in TimeOff.objects.filter(
+    absences = TimeOff.objects.filter(
         therapist_id__in=therapist_ids, starts_at__lt=wide_end, ends_at__gt=wide_start
-    ):
-        time_off[absence.therapist_id].append(Interval(absence.starts_at, absence.ends_at))
+    ).values_list("therapist_id", "starts_at", "ends_at")
+    for t_id, absence_start, absence_end in absences:
+        time_off[t_id].append(Interval(absence_start, absence_end))
 
     rooms = list(
         Room.objects.annotate(

@@ -69,12 +69,13 @@ def _database_errors_as_booking_errors() -> Iterator[None]:
         raise
 
 
-def _lock(*, therapist_id: int, room_id: int, client_id: int, appointment_id: int | None = None):
-    """Take the locks a booking needs, always in the same order, with a time limit.
+def _lock_people(*, therapist_id: int, client_id: int, appointment_id: int | None = None):
+    """Lock the therapist and the client (and an appointment being moved), with a time limit.
 
     Concurrent inserts into an exclusion constraint can deadlock instead of one
-    of them failing cleanly; holding a row lock on the therapist, room and
-    client first makes competing bookings queue instead.
+    of them failing cleanly; holding row locks first makes competing bookings
+    queue instead. Every path takes them in one order: therapist, client,
+    appointment, then the room (_lock_room).
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -84,10 +85,13 @@ def _lock(*, therapist_id: int, room_id: int, client_id: int, appointment_id: in
     # NO KEY UPDATE: does not block the key-share lock a new appointment row
     # takes on its therapist, room and client.
     list(Therapist.objects.select_for_update(no_key=True).filter(pk=therapist_id).values("pk"))
-    list(Room.objects.select_for_update(no_key=True).filter(pk=room_id).values("pk"))
     list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values("pk"))
     if appointment_id is not None:
         list(Appointment.objects.select_for_update().filter(pk=appointment_id).values("pk"))
+
+
+def _lock_room(room_id: int) -> None:
+    list(Room.objects.select_for_update(no_key=True).filter(pk=room_id).values("pk"))
 
 
 def _check_start(start: datetime.datetime, now: datetime.datetime) -> None:
@@ -221,18 +225,70 @@ def nearest_free_times(
     return sorted(by_start.values(), key=lambda slot: abs(slot.start - start))[:count]
 
 
-def _free_at_or_refuse(
+def _not_available(
     *,
     treatment: Treatment,
     start: datetime.datetime,
     therapist_id: int | None,
     client_id: int,
+    ignore_appointment_id: int | None = None,
+) -> BookingError:
+    return BookingError(
+        "That time is not available. Here are the nearest free times.",
+        alternatives=nearest_free_times(
+            treatment=treatment,
+            start=start,
+            therapist_id=therapist_id,
+            client_id=client_id,
+            ignore_appointment_id=ignore_appointment_id,
+        ),
+    )
+
+
+def _free_at_or_refuse(
+    *,
+    treatment: Treatment,
+    start: datetime.datetime,
+    client_id: int,
     now: datetime.datetime,
     by_staff: bool,
     ignore_appointment_id: int | None = None,
 ) -> list[Slot]:
-    """The free slots at `start`, or a refusal that offers the nearest free times."""
+    """'Any available therapist': who is free at `start`, or a refusal with the nearest times."""
     candidates = _slots_at(
+        treatment=treatment,
+        start=start,
+        therapist_id=None,
+        client_id=client_id,
+        now=now,
+        by_staff=by_staff,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if not candidates:
+        raise _not_available(
+            treatment=treatment,
+            start=start,
+            therapist_id=None,
+            client_id=client_id,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+    return candidates
+
+
+def _one_look_under_locks(
+    *,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int,
+    client_id: int,
+    now: datetime.datetime,
+    by_staff: bool,
+    chosen_by_us: bool,
+    ignore_appointment_id: int | None = None,
+) -> Slot:
+    """With the therapist and client locked, competing bookings of either have
+    finished: one look at fresh data says whether the time is free, and in which room."""
+    slots = _slots_at(
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
@@ -241,43 +297,17 @@ def _free_at_or_refuse(
         by_staff=by_staff,
         ignore_appointment_id=ignore_appointment_id,
     )
-    if not candidates:
-        raise BookingError(
-            "That time is not available. Here are the nearest free times.",
-            alternatives=nearest_free_times(
-                treatment=treatment,
-                start=start,
-                therapist_id=therapist_id,
-                client_id=client_id,
-                ignore_appointment_id=ignore_appointment_id,
-            ),
-        )
-    return candidates
-
-
-def _still_free(
-    *,
-    chosen: Slot,
-    treatment: Treatment,
-    client_id: int,
-    now: datetime.datetime,
-    by_staff: bool,
-    ignore_appointment_id: int | None = None,
-) -> Slot:
-    """Under the locks, with fresh data now that competing bookings of this
-    therapist, room or client have finished: is the chosen time still free?"""
-    confirmed = _slots_at(
+    if slots:
+        return slots[0]
+    if chosen_by_us:
+        raise _TimeTaken  # free a moment ago, when we picked this therapist
+    raise _not_available(
         treatment=treatment,
-        start=chosen.start,
-        therapist_id=chosen.therapist_id,
+        start=start,
+        therapist_id=therapist_id,
         client_id=client_id,
-        now=now,
-        by_staff=by_staff,
         ignore_appointment_id=ignore_appointment_id,
     )
-    if not confirmed:
-        raise _TimeTaken
-    return next((slot for slot in confirmed if slot.room_id == chosen.room_id), confirmed[0])
 
 
 def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
@@ -378,24 +408,30 @@ def _book(
     refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
     if refusal:
         raise BookingError(refusal)
-    candidates = _free_at_or_refuse(
+    chosen_by_us = therapist_id is None
+    if chosen_by_us:
+        candidates = _free_at_or_refuse(
+            treatment=treatment, start=start, client_id=client.pk, now=now, by_staff=by_staff
+        )
+        therapist_id = _least_booked(candidates, _day_of(start)).therapist_id
+    _lock_people(therapist_id=therapist_id, client_id=client.pk)
+    # Under the client's lock, so a staff decision on their screening cannot
+    # slip in between this check and the insert.
+    gate = _back_walking_gate(
+        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
+    )
+    slot = _one_look_under_locks(
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
         client_id=client.pk,
         now=now,
         by_staff=by_staff,
+        chosen_by_us=chosen_by_us,
     )
-    chosen = _least_booked(candidates, _day_of(start)) if therapist_id is None else candidates[0]
-    _lock(therapist_id=chosen.therapist_id, room_id=chosen.room_id, client_id=client.pk)
-    # Under the client's lock, so a staff decision on their screening cannot
-    # slip in between this check and the insert.
-    gate = _back_walking_gate(
-        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
-    )
-    slot = _still_free(
-        chosen=chosen, treatment=treatment, client_id=client.pk, now=now, by_staff=by_staff
-    )
+    # Another therapist's booking may take this room first; then the exclusion
+    # constraint refuses the insert and the person is offered other times.
+    _lock_room(slot.room_id)
     appointment = Appointment.objects.create(
         client=client,
         therapist_id=slot.therapist_id,
@@ -512,37 +548,36 @@ def _reschedule(
     refusal = back_walking_refusal(client=client, treatment=treatment, now=now)
     if refusal:
         raise BookingError(refusal)
-    candidates = _free_at_or_refuse(
+    chosen_by_us = therapist_id is None
+    if chosen_by_us:
+        candidates = _free_at_or_refuse(
+            treatment=treatment,
+            start=start,
+            client_id=client.pk,
+            now=now,
+            by_staff=by_staff,
+            ignore_appointment_id=current.pk,
+        )
+        # Keep the client's therapist when they are free at the new time.
+        same = [slot for slot in candidates if slot.therapist_id == current.therapist_id]
+        therapist_id = (same[0] if same else _least_booked(candidates, _day_of(start))).therapist_id
+    _lock_people(therapist_id=therapist_id, client_id=client.pk, appointment_id=current.pk)
+    locked = Appointment.objects.get(pk=current.pk)
+    _check_open(locked, "moved")
+    gate = _back_walking_gate(
+        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
+    )
+    slot = _one_look_under_locks(
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
         client_id=client.pk,
         now=now,
         by_staff=by_staff,
-        ignore_appointment_id=current.pk,
-    )
-    # Keep the client's therapist when they are free at the new time.
-    same = [slot for slot in candidates if slot.therapist_id == current.therapist_id]
-    chosen = same[0] if same else _least_booked(candidates, _day_of(start))
-    _lock(
-        therapist_id=chosen.therapist_id,
-        room_id=chosen.room_id,
-        client_id=client.pk,
-        appointment_id=current.pk,
-    )
-    locked = Appointment.objects.get(pk=current.pk)
-    _check_open(locked, "moved")
-    gate = _back_walking_gate(
-        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
-    )
-    slot = _still_free(
-        chosen=chosen,
-        treatment=treatment,
-        client_id=client.pk,
-        now=now,
-        by_staff=by_staff,
+        chosen_by_us=chosen_by_us,
         ignore_appointment_id=locked.pk,
     )
+    _lock_room(slot.room_id)
     locked.therapist_id = slot.therapist_id
     locked.room_id = slot.room_id
     locked.starts_at = slot.start

@@ -45,6 +45,9 @@ class RoomSchedule:
     room_id: int
     equipment: frozenset[int] = frozenset()
     in_service: bool = True
+    # How much other treatments want this room (lower is taken first), so a plain
+    # massage does not use up the room with overhead bars while another is free.
+    demand: int = 0
     busy: Sequence[Interval] = ()  # blocked spans of active appointments in the room
 
 
@@ -90,7 +93,7 @@ def free_slots(
     # back-walking.
     suitable_rooms = sorted(
         (room for room in rooms if room.in_service and treatment.equipment <= room.equipment),
-        key=lambda room: (len(room.equipment), room.room_id),
+        key=lambda room: (room.demand, len(room.equipment), room.room_id),
     )
     room_busy = [(room.room_id, _BusySpans(room.busy, window)) for room in suitable_rooms]
 

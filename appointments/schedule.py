@@ -119,7 +119,11 @@ def free_slots(
         if c_id == client_id:
             client_busy.append(span)
 
-    equipment = frozenset(treatment.equipment.values_list("id", flat=True))
+    needs = _equipment_needs()
+    if treatment.pk in needs:
+        equipment = needs[treatment.pk]
+    else:  # no longer bookable, but an appointment of it may still be moved
+        equipment = frozenset(treatment.equipment.values_list("id", flat=True))
     return availability.free_slots(
         treatment=availability.TreatmentSpec(
             duration=treatment.duration, buffer=treatment.buffer, equipment=equipment
@@ -143,6 +147,7 @@ def free_slots(
                 equipment=frozenset(room["equipment_ids"]),
                 in_service=room["is_in_service"],
                 busy=room_busy[room["id"]],
+                demand=_demand(frozenset(room["equipment_ids"]), needs, treatment.pk),
             )
             for room in rooms
         ],
@@ -150,6 +155,23 @@ def free_slots(
         tz=spa_time_zone(),
         policy=booking_policy(by_staff=by_staff),
         client_busy=client_busy,
+    )
+
+
+def _equipment_needs() -> dict[int, frozenset[int]]:
+    """The equipment each bookable treatment needs (one query)."""
+    rows = Treatment.objects.active().annotate(
+        equipment_ids=ArrayAgg("equipment__id", filter=Q(equipment__isnull=False), default=[])
+    )
+    return {pk: frozenset(ids) for pk, ids in rows.values_list("pk", "equipment_ids")}
+
+
+def _demand(room_equipment: frozenset[int], needs: dict, treatment_id: int) -> int:
+    """How many other bookable treatments need equipment only rooms like this one have."""
+    return sum(
+        1
+        for other, needed in needs.items()
+        if other != treatment_id and needed and needed <= room_equipment
     )
 
 

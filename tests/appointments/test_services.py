@@ -7,14 +7,14 @@ from django.core import mail
 from django.core.management import call_command
 
 from appointments import schedule
-from appointments.models import Appointment, Qualification, TimeOff
+from appointments.models import Appointment, Equipment, Qualification, Room, TimeOff
 from appointments.services import (
     BookingError,
     book_appointment,
     cancel_appointment,
     reschedule_appointment,
 )
-from tests.factories import ClientFactory, RoomFactory
+from tests.factories import ClientFactory, RoomFactory, TreatmentFactory
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import screen
 
@@ -377,3 +377,26 @@ def test_reminders_are_sent_once_however_often_the_command_runs(spa, ana):
     later.refresh_from_db()
     assert soon.reminder_sent_at is not None
     assert later.reminder_sent_at is None
+
+
+def test_a_plain_treatment_leaves_the_room_with_bars_for_back_walking(ana):
+    from appointments.models import Equipment, Room
+    from tests.factories import TreatmentFactory
+
+    table = Equipment.objects.create(name="Massage table")
+    bars = Equipment.objects.create(name="Bars")
+    mat = Equipment.objects.create(name="Mat")
+    bars_room = Room.objects.create(name="A bars room")  # created first: the lower id
+    bars_room.equipment.set([bars, table])
+    mat_room = Room.objects.create(name="B mat room")
+    mat_room.equipment.set([mat, table])
+    for name, needs in [("Ashiatsu 60", [bars, table]), ("Ashiatsu 90", [bars, table])]:
+        TreatmentFactory(name=name, is_back_walking=True).equipment.set(needs)
+    TreatmentFactory(name="Floor", is_back_walking=True).equipment.set([mat])
+    spa = open_spa(name="Swedish massage")
+    spa.treatment.equipment.set([table])
+    spa.rooms[0].delete()
+
+    appointment = book(spa, ana, at(TOMORROW, 10))
+
+    assert appointment.room == mat_room

@@ -380,9 +380,6 @@ def test_reminders_are_sent_once_however_often_the_command_runs(spa, ana):
 
 
 def test_a_plain_treatment_leaves_the_room_with_bars_for_back_walking(ana):
-    from appointments.models import Equipment, Room
-    from tests.factories import TreatmentFactory
-
     table = Equipment.objects.create(name="Massage table")
     bars = Equipment.objects.create(name="Bars")
     mat = Equipment.objects.create(name="Mat")

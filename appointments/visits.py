@@ -82,7 +82,9 @@ def record_pre_session_check(
         ).update(needs_follow_up=True, updated_at=now)
         screening = current_screening(locked.client)
         if screening is not None:
-            return_to_review(screening=screening)
+            return_to_review(
+                screening=screening, by=by, reason=f"Session stopped: {reason}", now=now
+            )
     return check
 
 

@@ -112,6 +112,7 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         "reviewed_at",
         "review_note",
         "therapist_note",
+        "decision_history",
     ]
     fieldsets = [
         ("Client", {"fields": ["client_name", "client_age"]}),
@@ -132,7 +133,16 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         ("Appointments held on it", {"fields": ["held_appointments_list"]}),
         (
             "Review",
-            {"fields": ["review", "reviewed_by", "reviewed_at", "review_note", "therapist_note"]},
+            {
+                "fields": [
+                    "review",
+                    "reviewed_by",
+                    "reviewed_at",
+                    "review_note",
+                    "therapist_note",
+                    "decision_history",
+                ]
+            },
         ),
         ("Decide", {"fields": ["decision", "note", "therapist_note_text"]}),
     ]
@@ -243,6 +253,25 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         return format_html(
             '<table class="screening-answers">{}</table>',
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="all decisions")
+    def decision_history(self, screening: HealthScreening) -> str:
+        decisions = screening.decisions.select_related("decided_by")
+        if not decisions:
+            return "None yet"
+        return format_html_join(
+            "",
+            "<div>{} \u2013 {} by {}{}</div>",
+            (
+                (
+                    f"{timezone.localtime(d.decided_at):%d %b %Y %H:%M}",
+                    d.get_decision_display(),
+                    d.decided_by,
+                    f": {d.note}" if d.note else "",
+                )
+                for d in decisions
+            ),
         )
 
     @admin.display(description="appointments")

@@ -129,3 +129,40 @@ class ScreeningToReview(HealthScreening):
         proxy = True
         verbose_name = "screening to review"
         verbose_name_plural = "screenings to review"
+
+
+class ScreeningDecision(models.Model):
+    """Every decision on a screening, kept: who, when, what and why.
+
+    The screening row holds the current decision; this keeps the earlier ones
+    too (a screening can go back to review when a therapist stops a session).
+    """
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        CLEARED_ON_DOCTORS_NOTE = "doctors_note", "Cleared on a doctor's note"
+        RETURNED_TO_REVIEW = "returned", "Sent back to review"
+
+    screening = models.ForeignKey(
+        HealthScreening, on_delete=models.CASCADE, related_name="decisions"
+    )
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True, help_text="Why. For staff only.")
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=["approved", "declined", "doctors_note", "returned"]),
+                name="screening_screeningdecision_known_decision",
+                violation_error_message="Unknown decision.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Decision #{self.pk} on health screening #{self.screening_id}"

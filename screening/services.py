@@ -12,7 +12,7 @@ from clients.models import Client, User
 
 from . import notifications, rules
 from .eligibility import current_screening
-from .models import HealthScreening
+from .models import HealthScreening, ScreeningDecision
 
 
 class ScreeningError(Exception):
@@ -97,6 +97,13 @@ def _decide(
     now: datetime.datetime,
     doctors_note: bool = False,
 ) -> HealthScreening:
+    ScreeningDecision.objects.create(
+        screening=screening,
+        decision=(ScreeningDecision.Decision.CLEARED_ON_DOCTORS_NOTE if doctors_note else review),
+        decided_by=by,
+        decided_at=now,
+        note=note.strip(),
+    )
     screening.review = review
     screening.reviewed_by = by
     screening.reviewed_at = now
@@ -207,12 +214,22 @@ def clear_on_doctors_note(
 
 
 @transaction.atomic
-def return_to_review(*, screening: HealthScreening) -> HealthScreening:
+def return_to_review(
+    *, screening: HealthScreening, by: User, reason: str, now: datetime.datetime | None = None
+) -> HealthScreening:
     """A therapist stopped a session: the screening waits for staff again.
 
-    The earlier decision's who, when and why stay on record until staff decide anew.
+    The earlier decisions stay on record (ScreeningDecision), with this one.
     """
+    now = now or timezone.now()
     fresh = HealthScreening.objects.select_for_update().get(pk=screening.pk)
+    ScreeningDecision.objects.create(
+        screening=fresh,
+        decision=ScreeningDecision.Decision.RETURNED_TO_REVIEW,
+        decided_by=by,
+        decided_at=now,
+        note=reason.strip(),
+    )
     if fresh.review != HealthScreening.Review.PENDING:
         fresh.review = HealthScreening.Review.PENDING
         fresh.save(update_fields=["review"])

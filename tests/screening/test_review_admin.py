@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from appointments.models import Appointment
 from appointments.services import book_appointment
-from screening.models import HealthScreening
+from appointments.visits import record_pre_session_check
+from screening.models import HealthScreening, ScreeningDecision
 from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import NOW, at, open_spa
 from tests.screenings import screen
@@ -235,3 +236,35 @@ def test_answers_never_reach_the_admin_history(reviewer_http):
     for secret in ("Sciatica", "Neck", "Disc", "disc_disorder", "Mind the neck"):
         assert secret not in text
     assert f"Health screening #{screening.pk}" in text
+
+
+def test_every_decision_is_kept_with_who_when_and_why(reviewer_http, reviewer):
+    client = ClientFactory()
+    screening = screen(client, disc_disorder=True)
+    decide(reviewer_http, screening, "approve", note="Physio letter seen")
+    spa = open_spa(back_walking=True, name="Ashiatsu")
+    visit = book_appointment(
+        client=client,
+        treatment=spa.treatment,
+        start=at(datetime.date(2026, 12, 6), 10),
+        health_unchanged=True,
+    )
+    with time_machine.travel(at(datetime.date(2026, 12, 6), 9, 30), tick=False):
+        record_pre_session_check(
+            appointment=visit,
+            by=spa.therapist.user,
+            nothing_changed=False,
+            reason="New pain in the lower back",
+        )
+    with time_machine.travel(at(datetime.date(2026, 12, 6), 9, 45), tick=False):
+        decide(reviewer_http, screening, "decline", note="Wait for the GP")
+
+    decisions = list(ScreeningDecision.objects.filter(screening=screening))
+    assert [(d.decision, d.note) for d in decisions] == [
+        ("approved", "Physio letter seen"),
+        ("returned", "Session stopped: New pain in the lower back"),
+        ("declined", "Wait for the GP"),
+    ]
+    assert [d.decided_by for d in decisions] == [reviewer, spa.therapist.user, reviewer]
+    page = reviewer_http.get(change_url(screening)).content.decode()
+    assert "Sent back to review" in page and "Physio letter seen" in page

@@ -99,6 +99,11 @@ def _check_start(start: datetime.datetime, now: datetime.datetime) -> None:
         raise BookingError("Pick a time from the list of free times.")
     if start <= now:
         raise BookingError("That time has already passed. Pick a time from the list of free times.")
+    if start > now + datetime.timedelta(days=settings.SPA_BOOKING_HORIZON_DAYS):
+        raise BookingError(
+            f"Appointments can be booked up to {settings.SPA_BOOKING_HORIZON_DAYS} days ahead. "
+            "Pick a time from the list of free times."
+        )
 
 
 def back_walking_refusal(

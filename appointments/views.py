@@ -143,9 +143,10 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
     therapist = _therapist_filter(request)
     refusal = _back_walking_refusal(request, treatment)
     client = _client_of(request)
+    bookable = schedule.bookable_days()
     slots = (
         []
-        if refusal
+        if refusal or not bookable[0] <= date <= bookable[1]
         else schedule.free_slots(
             treatment=treatment,
             first_day=date,
@@ -155,7 +156,6 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
         )
     )
     therapists = {t.pk: t for t in treatment.therapists.active()}
-    bookable = schedule.bookable_days()
     return render(
         request,
         "appointments/day_times.html",

@@ -85,7 +85,7 @@ def test_no_email_when_the_booking_is_refused(spa, ana, django_capture_on_commit
         (at(TOMORROW, 10, 7), "That time is not available."),  # off the 15-minute grid
         (at(datetime.date(2026, 11, 30), 10), "That time has already passed."),
         (at(datetime.date(2026, 12, 1), 9), "That time is not available."),  # < 2 h notice
-        (at(datetime.date(2027, 2, 15), 10), "That time is not available."),  # > 60 days
+        (at(datetime.date(2027, 2, 15), 10), "up to 60 days ahead"),  # > 60 days
     ],
 )
 def test_refuses_times_that_are_not_free(spa, ana, start, message):

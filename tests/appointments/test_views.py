@@ -189,6 +189,7 @@ def test_tampered_booking_form_books_nothing_and_says_why(logged_in, spa, data, 
     [
         (at(TOMORROW, 10, 7), "That time is not available."),
         (at(datetime.date(2026, 11, 30), 10), "That time has already passed."),
+        (at(datetime.date(9999, 12, 31), 10), "can be booked up to 60 days ahead"),
     ],
 )
 def test_off_grid_or_past_time_books_nothing(logged_in, spa, start, message):
@@ -369,3 +370,23 @@ def test_free_times_calendar_and_my_appointments_cost_the_same_queries_when_busy
     after = [count_queries(logged_in, u) for u in (day, calendar, mine)]
     assert after == before
     assert max(before) <= 15
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2026-11-30", "2027-06-01"])
+def test_a_day_outside_the_booking_window_has_no_times_and_no_error(client, spa, day):
+    response = client.get(f"/treatments/{spa.treatment.slug}/{day}/")
+
+    assert response.status_code == 200
+    assert "No free times on this day" in response.content.decode()
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T10:00Z", "9999-12-31T23:45Z", "2026-02-30T10:00Z"])
+def test_absurd_start_times_book_nothing_and_say_why(logged_in, spa, start):
+    response = logged_in.post(
+        book_url(spa, None), {"start": start, "therapist": "any"}, follow=True
+    )
+
+    html = response.content.decode()
+    assert response.status_code in (200, 409)
+    assert "already passed" in html or "days ahead" in html or "Pick a time from the list" in html
+    assert not Appointment.objects.exists()

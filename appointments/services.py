@@ -315,6 +315,41 @@ def _one_look_under_locks(
     )
 
 
+def _under_the_locks(
+    *,
+    client: Client,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int,
+    now: datetime.datetime,
+    by_staff: bool,
+    chosen_by_us: bool,
+    health_unchanged: bool,
+    ignore_appointment_id: int | None = None,
+) -> tuple["_Gate", Slot]:
+    """With the therapist and client locked: the back-walking gate, one look at the
+    free times, then the room's lock."""
+    # Under the client's lock, so a staff decision on their screening cannot
+    # slip in between this check and the write.
+    gate = _back_walking_gate(
+        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
+    )
+    slot = _one_look_under_locks(
+        treatment=treatment,
+        start=start,
+        therapist_id=therapist_id,
+        client_id=client.pk,
+        now=now,
+        by_staff=by_staff,
+        chosen_by_us=chosen_by_us,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    # Another therapist's booking may take this room first; then the exclusion
+    # constraint refuses the write and the person is offered other times.
+    _lock_room(slot.room_id)
+    return gate, slot
+
+
 def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
     """'Any available therapist': the one with the fewest appointments that day."""
     tz = schedule.spa_time_zone()
@@ -420,23 +455,16 @@ def _book(
         )
         therapist_id = _least_booked(candidates, _day_of(start)).therapist_id
     _lock_people(therapist_id=therapist_id, client_id=client.pk)
-    # Under the client's lock, so a staff decision on their screening cannot
-    # slip in between this check and the insert.
-    gate = _back_walking_gate(
-        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
-    )
-    slot = _one_look_under_locks(
+    gate, slot = _under_the_locks(
+        client=client,
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
-        client_id=client.pk,
         now=now,
         by_staff=by_staff,
         chosen_by_us=chosen_by_us,
+        health_unchanged=health_unchanged,
     )
-    # Another therapist's booking may take this room first; then the exclusion
-    # constraint refuses the insert and the person is offered other times.
-    _lock_room(slot.room_id)
     appointment = Appointment.objects.create(
         client=client,
         therapist_id=slot.therapist_id,
@@ -569,20 +597,17 @@ def _reschedule(
     _lock_people(therapist_id=therapist_id, client_id=client.pk, appointment_id=current.pk)
     locked = Appointment.objects.get(pk=current.pk)
     _check_open(locked, "moved")
-    gate = _back_walking_gate(
-        client=client, treatment=treatment, start=start, now=now, health_unchanged=health_unchanged
-    )
-    slot = _one_look_under_locks(
+    gate, slot = _under_the_locks(
+        client=client,
         treatment=treatment,
         start=start,
         therapist_id=therapist_id,
-        client_id=client.pk,
         now=now,
         by_staff=by_staff,
         chosen_by_us=chosen_by_us,
+        health_unchanged=health_unchanged,
         ignore_appointment_id=locked.pk,
     )
-    _lock_room(slot.room_id)
     locked.therapist_id = slot.therapist_id
     locked.room_id = slot.room_id
     locked.starts_at = slot.start

@@ -119,7 +119,7 @@ def free_slots(
         if c_id == client_id:
             client_busy.append(span)
 
-    needs = _equipment_needs()
+    needs = equipment_needs()
     if treatment.pk in needs:
         equipment = needs[treatment.pk]
     else:  # no longer bookable, but an appointment of it may still be moved
@@ -147,7 +147,7 @@ def free_slots(
                 equipment=frozenset(room["equipment_ids"]),
                 in_service=room["is_in_service"],
                 busy=room_busy[room["id"]],
-                demand=_demand(frozenset(room["equipment_ids"]), needs, treatment.pk),
+                demand=room_demand(frozenset(room["equipment_ids"]), needs, treatment.pk),
             )
             for room in rooms
         ],
@@ -158,7 +158,7 @@ def free_slots(
     )
 
 
-def _equipment_needs() -> dict[int, frozenset[int]]:
+def equipment_needs() -> dict[int, frozenset[int]]:
     """The equipment each bookable treatment needs (one query)."""
     rows = Treatment.objects.active().annotate(
         equipment_ids=ArrayAgg("equipment__id", filter=Q(equipment__isnull=False), default=[])
@@ -166,7 +166,7 @@ def _equipment_needs() -> dict[int, frozenset[int]]:
     return {pk: frozenset(ids) for pk, ids in rows.values_list("pk", "equipment_ids")}
 
 
-def _demand(room_equipment: frozenset[int], needs: dict, treatment_id: int) -> int:
+def room_demand(room_equipment: frozenset[int], needs: dict, treatment_id: int) -> int:
     """How many other bookable treatments need equipment only rooms like this one have."""
     return sum(
         1

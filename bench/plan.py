@@ -81,10 +81,10 @@ def plan_bookings(
     """Distinct free (start, therapist) pairs that leave room for one another.
 
     A pair is kept only if its therapist and client are free then, and a suitable room is
-    still free after the pairs kept so far (the least-equipped one, as the booking service
-    picks). So nearly all of them succeed, whatever order they arrive in: the service's room
-    lock and re-check move a booking to the next free room. Only a chain of such moves can
-    leave one without a room, and that is a 409, as it would be for a person.
+    still free after the pairs kept so far, in the booking service's order of preference
+    (rooms that other treatments need least come first). So the room each booking takes is
+    the one planned for it, whatever order the bookings arrive in. Should two still meet in
+    one room, the later one gets a 409, as a person would.
     """
     rng = random.Random(seed)
     now = timezone.now()
@@ -99,14 +99,23 @@ def plan_bookings(
         )
     ]
     rng.shuffle(candidates)
-    rooms = sorted(
-        (
-            (room.pk, frozenset(item.pk for item in room.equipment.all()))
-            for room in Room.objects.in_service().prefetch_related("equipment")
-        ),
-        key=lambda room: (len(room[1]), room[0]),
-    )
-    needs = {t.pk: frozenset(t.equipment.values_list("pk", flat=True)) for t in treatments}
+    rooms = [
+        (room.pk, frozenset(item.pk for item in room.equipment.all()))
+        for room in Room.objects.in_service().prefetch_related("equipment")
+    ]
+    needs = schedule.equipment_needs()
+    # Each treatment's rooms in the order the booking service prefers them.
+    rooms_for = {
+        t.pk: sorted(
+            rooms,
+            key=lambda room, t=t: (
+                schedule.room_demand(room[1], needs, t.pk),
+                len(room[1]),
+                room[0],
+            ),
+        )
+        for t in treatments
+    }
     diary = Diary()
     for therapist_id, room_id, client_id, start, end in (
         Appointment.objects.active()
@@ -128,7 +137,7 @@ def plan_bookings(
         room_id = next(
             (
                 room_id
-                for room_id, equipment in rooms
+                for room_id, equipment in rooms_for[treatment.pk]
                 if needs[treatment.pk] <= equipment and diary.free(("room", room_id), *span)
             ),
             None,

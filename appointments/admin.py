@@ -18,7 +18,7 @@ from .models import (
     Treatment,
     WorkingHours,
 )
-from .schedule import spa_time_zone
+from .schedule import local_days
 
 
 @admin.register(Equipment)
@@ -98,19 +98,11 @@ class DayFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        tz = spa_time_zone()
         today = timezone.localdate()
-        midnight = datetime.datetime.combine(today, datetime.time.min, tzinfo=tz)
-
-        def day_start(offset: int) -> datetime.datetime:
-            # Wall-clock midnight, so a daylight-saving day is still one day.
-            day = today + datetime.timedelta(days=offset)
-            return datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
-
         spans = {
-            "today": (midnight, day_start(1)),
-            "tomorrow": (day_start(1), day_start(2)),
-            "next7": (timezone.now(), day_start(8)),
+            "today": local_days(today),
+            "tomorrow": local_days(today + datetime.timedelta(days=1)),
+            "next7": (timezone.now(), local_days(today + datetime.timedelta(days=7))[1]),
         }
         if self.value() in spans:
             start, end = spans[self.value()]

@@ -33,11 +33,15 @@ def booking_policy(*, by_staff: bool = False) -> BookingPolicy:
     )
 
 
-def _window(first_day: datetime.date, last_day: datetime.date) -> tuple:
+def local_days(
+    first_day: datetime.date, last_day: datetime.date | None = None
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """From local midnight of first_day to local midnight after last_day (default: the same
+    day), in the spa's time zone: a daylight-saving day is still one day."""
     tz = spa_time_zone()
     start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=tz)
     end = datetime.datetime.combine(
-        last_day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+        (last_day or first_day) + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
     )
     return start, end
 
@@ -60,7 +64,7 @@ def free_slots(
     appointment that is being moved.
     """
     now = now or timezone.now()
-    window_start, window_end = _window(first_day, last_day)
+    window_start, window_end = local_days(first_day, last_day)
     # Appointments can spill over midnight with their buffer; look a day wider.
     wide_start = window_start - datetime.timedelta(days=1)
     wide_end = window_end + datetime.timedelta(days=1)

@@ -18,7 +18,7 @@ from screening.models import HealthScreening
 from . import visits
 from .ics import therapist_feed
 from .models import Appointment, Therapist, TimeOff, WorkingHours, new_feed_token
-from .schedule import spa_time_zone
+from .schedule import local_days
 from .services import BookingError
 
 FEED_PAST = datetime.timedelta(days=30)
@@ -61,17 +61,9 @@ def _with_schedule_details(appointments: QuerySet[Appointment]) -> QuerySet[Appo
     )
 
 
-def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    tz = spa_time_zone()
-    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
-    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
-    return start, end
-
-
 def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
     """Each day with its working hours, time off and appointments (a fixed number of queries)."""
-    start, _ = _day_bounds(first)
-    _, end = _day_bounds(first + datetime.timedelta(days=count - 1))
+    start, end = local_days(first, first + datetime.timedelta(days=count - 1))
     appointments = _with_schedule_details(
         Appointment.objects.filter(therapist=therapist, starts_at__gte=start, starts_at__lt=end)
     ).order_by("starts_at")
@@ -87,7 +79,7 @@ def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
     days = []
     for offset in range(count):
         day = first + datetime.timedelta(days=offset)
-        day_start, day_end = _day_bounds(day)
+        day_start, day_end = local_days(day)
         days.append(
             {
                 "date": day,

@@ -352,9 +352,7 @@ def _under_the_locks(
 
 def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
     """'Any available therapist': the one with the fewest appointments that day."""
-    tz = schedule.spa_time_zone()
-    day_start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
-    day_end = day_start + datetime.timedelta(days=1)
+    day_start, day_end = schedule.local_days(day)
     counts = dict(
         Appointment.objects.active()
         .filter(
@@ -484,9 +482,17 @@ def _book(
     return appointment
 
 
+def online_change_deadline(appointment: Appointment) -> datetime.datetime:
+    """Until when a client may cancel or move the appointment themselves."""
+    return appointment.starts_at - datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
+
+
+def can_change_online(appointment: Appointment, now: datetime.datetime | None = None) -> bool:
+    return appointment.is_open and (now or timezone.now()) <= online_change_deadline(appointment)
+
+
 def _check_window(appointment: Appointment, now: datetime.datetime, action: str) -> None:
-    window = datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
-    if appointment.starts_at - now < window:
+    if now > online_change_deadline(appointment):
         hours = f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}"
         raise BookingError(
             f"Appointments can only be {action} online up to {hours} hours before they start. "

@@ -1,9 +1,7 @@
 import datetime
 import uuid
-from collections import defaultdict
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -21,12 +19,6 @@ from .forms import BookingForm, CancelForm, DayForm, RescheduleForm, format_star
 from .models import Appointment, Therapist, Treatment
 
 CALENDAR_WEEKS = 4
-
-
-def _client_of(request: HttpRequest) -> Client | None:
-    if not request.user.is_authenticated:
-        return None
-    return Client.objects.filter(user=request.user).first()
 
 
 def _own_appointment(request: HttpRequest, pk: int) -> Appointment:
@@ -47,19 +39,11 @@ def _therapist_filter(request: HttpRequest) -> Therapist | None:
     return form.cleaned_data["therapist"] if form.is_valid() else None
 
 
-def _times(slots: list[Slot], therapists: dict[int, Therapist]) -> list[dict]:
-    """One entry per start time, with the therapists free then."""
-    by_start: dict[datetime.datetime, list[Therapist]] = defaultdict(list)
-    for slot in slots:
-        by_start[slot.start].append(therapists[slot.therapist_id])
+def _times(slots: list[Slot]) -> list[dict]:
+    """Each free start time once, however many therapists are free then."""
     return [
-        {
-            "start": start,
-            "local": timezone.localtime(start),
-            "param": format_start(start),
-            "therapists": names,
-        }
-        for start, names in sorted(by_start.items())
+        {"local": timezone.localtime(start), "param": format_start(start)}
+        for start in sorted({slot.start for slot in slots})
     ]
 
 
@@ -84,7 +68,7 @@ def _calendar(
 
 
 def _back_walking_refusal(request: HttpRequest, treatment: Treatment) -> str | None:
-    client = _client_of(request)
+    client = Client.objects.of(request.user)
     if client is None:
         return None
     return services.back_walking_refusal(client=client, treatment=treatment)
@@ -142,7 +126,7 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
     date = day
     therapist = _therapist_filter(request)
     refusal = _back_walking_refusal(request, treatment)
-    client = _client_of(request)
+    client = Client.objects.of(request.user)
     bookable = schedule.bookable_days()
     slots = (
         []
@@ -155,7 +139,6 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
             client_id=client.pk if client else None,
         )
     )
-    therapists = {t.pk: t for t in treatment.therapists.active()}
     return render(
         request,
         "appointments/day_times.html",
@@ -163,8 +146,8 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
             "treatment": treatment,
             "date": date,
             "therapist": therapist,
-            "therapists": therapists.values(),
-            "times": _times(slots, therapists),
+            "therapists": treatment.therapists.active(),
+            "times": _times(slots),
             "refusal": refusal,
             "previous_day": date - datetime.timedelta(days=1) if date > bookable[0] else None,
             "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
@@ -172,7 +155,7 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
     )
 
 
-def _alternatives(error: services.BookingError, treatment: Treatment) -> list[dict]:
+def _alternatives(error: services.BookingError) -> list[dict]:
     therapists = {
         t.pk: t
         for t in Therapist.objects.filter(pk__in={slot.therapist_id for slot in error.alternatives})
@@ -192,7 +175,7 @@ def _alternatives(error: services.BookingError, treatment: Treatment) -> list[di
 def book(request: HttpRequest, slug: str) -> HttpResponse:
     """The confirmation step (GET) and the booking itself (POST)."""
     treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
-    client = _client_of(request)
+    client = Client.objects.of(request.user)
     if client is None:
         messages.error(
             request,
@@ -238,7 +221,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             "therapist": therapist,
             "booking_token": uuid.uuid4(),
             "error": error,
-            "alternatives": _alternatives(error, treatment) if error else [],
+            "alternatives": _alternatives(error) if error else [],
             "refusal": services.back_walking_refusal(client=client, treatment=treatment),
             "verdict": _verdict(client, treatment, start),
             "confirm_url": confirm_url,
@@ -279,26 +262,22 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
             "upcoming": appointments.active().upcoming(now),
             "past": appointments.past(now),
             "cancelled": appointments.upcoming(now).filter(status=Appointment.Status.CANCELLED),
-            "is_client": _client_of(request) is not None,
+            "is_client": Client.objects.of(request.user) is not None,
         },
     )
-
-
-def _change_deadline(appointment: Appointment) -> datetime.datetime:
-    return appointment.starts_at - datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
 
 
 @login_required
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _own_appointment(request, pk)
-    deadline = _change_deadline(appointment)
+    deadline = services.online_change_deadline(appointment)
     return render(
         request,
         "appointments/appointment_detail.html",
         {
             "appointment": appointment,
             "change_deadline": deadline,
-            "can_change": appointment.is_open and timezone.now() < deadline,
+            "can_change": services.can_change_online(appointment),
         },
     )
 
@@ -354,7 +333,6 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         client_id=appointment.client_id,
         ignore_appointment_id=appointment.pk,
     )
-    therapists = {t.pk: t for t in appointment.treatment.therapists.active()}
     return render(
         request,
         "appointments/reschedule.html",
@@ -362,13 +340,13 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "appointment": appointment,
             "date": date,
             "therapist": therapist,
-            "therapists": therapists.values(),
-            "times": _times(slots, therapists),
+            "therapists": appointment.treatment.therapists.active(),
+            "times": _times(slots),
             "error": error,
-            "alternatives": _alternatives(error, appointment.treatment) if error else [],
+            "alternatives": _alternatives(error) if error else [],
             "previous_day": date - datetime.timedelta(days=1) if date > bookable[0] else None,
             "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
-            "can_change": appointment.is_open and timezone.now() < _change_deadline(appointment),
+            "can_change": services.can_change_online(appointment),
             "reschedule_url": reverse("appointments:reschedule", args=[pk]),
             "screening": current_screening(appointment.client)
             if appointment.treatment.is_back_walking

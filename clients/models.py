@@ -89,6 +89,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.get_full_name().split(" ")[0]
 
 
+class ClientQuerySet(models.QuerySet["Client"]):
+    def of(self, user) -> "Client | None":
+        """The client profile of `user`; None for a guest, staff or a therapist."""
+        if not user.is_authenticated:
+            return None
+        return self.filter(user=user).first()
+
+
 class Client(models.Model):
     """The person who books: their name, how to reach them and their date of birth.
 
@@ -103,6 +111,8 @@ class Client(models.Model):
     phone = models.CharField(max_length=32, validators=[phone_validator])
     date_of_birth = models.DateField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name"]

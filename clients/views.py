@@ -39,18 +39,14 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     return render(request, "clients/sign_up.html", {"form": form})
 
 
-def _client_of(request: HttpRequest) -> Client | None:
-    return Client.objects.filter(user=request.user).first()
-
-
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    return render(request, "clients/account.html", {"client": _client_of(request)})
+    return render(request, "clients/account.html", {"client": Client.objects.of(request.user)})
 
 
 @login_required
 def edit_contact_details(request: HttpRequest) -> HttpResponse:
-    client = _client_of(request)
+    client = Client.objects.of(request.user)
     if client is None:
         messages.info(request, "Staff and therapist accounts have no client profile to edit.")
         return redirect("clients:account")

@@ -26,7 +26,7 @@ OUTCOME_MESSAGES = {
 
 
 def _client_or_redirect(request: HttpRequest) -> Client | HttpResponse:
-    client = Client.objects.filter(user=request.user).first()
+    client = Client.objects.of(request.user)
     if client is None:
         messages.info(request, "Only client accounts have a health screening.")
         return redirect("clients:account")

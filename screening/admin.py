@@ -62,15 +62,12 @@ class ReviewForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         screening = self.instance
         choices = []
-        if screening.review == HealthScreening.Review.PENDING:
+        if screening.awaits_review:
             choices = [
                 (Decision.APPROVE, "Approve: clear for back-walking (held bookings are confirmed)"),
                 (Decision.DECLINE, "Decline (held bookings are cancelled)"),
             ]
-        elif (
-            screening.outcome == HealthScreening.Outcome.NOT_ELIGIBLE
-            and screening.review != HealthScreening.Review.APPROVED
-        ):
+        elif screening.may_be_cleared_on_doctors_note:
             choices = [(Decision.DOCTORS_NOTE, "Clear on a doctor's note")]
         self.fields["decision"].choices = choices
         self.fields["decision"].required = bool(choices)
@@ -187,17 +184,10 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and not self._has_decision_to_make(obj):
+        if obj is not None and not (obj.awaits_review or obj.may_be_cleared_on_doctors_note):
             # Nothing to decide: no inputs whose text would silently go nowhere.
             return [fieldset for fieldset in fieldsets if fieldset[0] != "Decide"]
         return fieldsets
-
-    @staticmethod
-    def _has_decision_to_make(screening: HealthScreening) -> bool:
-        return screening.review == HealthScreening.Review.PENDING or (
-            screening.outcome == HealthScreening.Outcome.NOT_ELIGIBLE
-            and screening.review != HealthScreening.Review.APPROVED
-        )
 
     def save_model(self, request, obj, form, change) -> None:
         decision = form.cleaned_data.get("decision")

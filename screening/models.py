@@ -121,6 +121,15 @@ class HealthScreening(models.Model):
     def submitted_on(self):
         return timezone.localdate(self.submitted_at)
 
+    @property
+    def awaits_review(self) -> bool:
+        """Staff can approve or decline it."""
+        return self.review == self.Review.PENDING
+
+    @property
+    def may_be_cleared_on_doctors_note(self) -> bool:
+        return self.outcome == self.Outcome.NOT_ELIGIBLE and self.review != self.Review.APPROVED
+
 
 class ScreeningToReview(HealthScreening):
     """The review queue in the admin: the same rows, seen as work to do."""

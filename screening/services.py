@@ -87,6 +87,13 @@ def _lock_current(screening: HealthScreening) -> HealthScreening:
     return fresh
 
 
+def _lock_awaiting_review(screening: HealthScreening) -> HealthScreening:
+    fresh = _lock_current(screening)
+    if not fresh.awaits_review:
+        raise ScreeningError("This screening is not waiting for a review.")
+    return fresh
+
+
 def _decide(
     screening: HealthScreening,
     *,
@@ -135,9 +142,7 @@ def approve_screening(
 ) -> HealthScreening:
     """Staff clear a screening that needed review; its held appointments are confirmed."""
     now = now or timezone.now()
-    fresh = _lock_current(screening)
-    if fresh.review != HealthScreening.Review.PENDING:
-        raise ScreeningError("This screening is not waiting for a review.")
+    fresh = _lock_awaiting_review(screening)
     decided = _decide(
         fresh,
         review=HealthScreening.Review.APPROVED,
@@ -165,9 +170,7 @@ def decline_screening(
         raise ScreeningError(
             "Say why the screening is declined (for staff; the client does not see it)."
         )
-    fresh = _lock_current(screening)
-    if fresh.review != HealthScreening.Review.PENDING:
-        raise ScreeningError("This screening is not waiting for a review.")
+    fresh = _lock_awaiting_review(screening)
     decided = _decide(
         fresh,
         review=HealthScreening.Review.DECLINED,

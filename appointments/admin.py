@@ -179,8 +179,9 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         if check is None:
             return "\u2013"
         when = timezone.localtime(check.recorded_at)
-        reason = f": {check.reason}" if check.reason else ""
-        return f"{check.get_outcome_display()} at {when:%H:%M} by {check.recorded_by}{reason}"
+        # The reason for a stop is health data: screening reviewers read it in the
+        # screening's decisions; other staff only learn that it was stopped.
+        return f"{check.get_outcome_display()} at {when:%H:%M} by {check.recorded_by}"
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

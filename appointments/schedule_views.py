@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from screening.models import HealthScreening
@@ -61,6 +62,17 @@ def _with_schedule_details(appointments: QuerySet[Appointment]) -> QuerySet[Appo
     )
 
 
+def _mark_health_summary(appointment: Appointment, today: datetime.date) -> Appointment:
+    """A therapist sees the client's screening summary only for back-walking that is still
+    to happen (today included): health data is shared for the session, not kept in view."""
+    appointment.shows_health = (
+        appointment.treatment.is_back_walking
+        and appointment.is_open
+        and timezone.localtime(appointment.starts_at).date() >= today
+    )
+    return appointment
+
+
 def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
     """Each day with its working hours, time off and appointments (a fixed number of queries)."""
     start, end = local_days(first, first + datetime.timedelta(days=count - 1))
@@ -74,8 +86,11 @@ def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
         TimeOff.objects.filter(therapist=therapist, starts_at__lt=end, ends_at__gt=start)
     )
     by_day = defaultdict(list)
+    today = timezone.localdate()
     for appointment in appointments:
-        by_day[timezone.localtime(appointment.starts_at).date()].append(appointment)
+        by_day[timezone.localtime(appointment.starts_at).date()].append(
+            _mark_health_summary(appointment, today)
+        )
     days = []
     for offset in range(count):
         day = first + datetime.timedelta(days=offset)
@@ -148,7 +163,7 @@ def week(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def appointment(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = _own_appointment(request, pk)
+    visit = _mark_health_summary(_own_appointment(request, pk), timezone.localdate())
     now = timezone.now()
     check = getattr(visit, "pre_session_check", None)
     return render(
@@ -175,6 +190,7 @@ def _act(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
 
 
 @require_POST
+@sensitive_post_parameters("reason")
 @login_required
 def check(request: HttpRequest, pk: int) -> HttpResponse:
     nothing_changed = request.POST.get("outcome") == "done"

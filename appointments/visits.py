@@ -10,6 +10,7 @@ import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from clients.models import User
 from screening.eligibility import current_screening
@@ -33,6 +34,7 @@ def _lock_own(appointment: Appointment, by: User) -> Appointment:
     return locked
 
 
+@sensitive_variables("reason")
 @transaction.atomic
 def record_pre_session_check(
     *,

@@ -810,3 +810,36 @@ def test_stopping_a_session_flags_the_clients_other_upcoming_back_walking(
     swedish.refresh_from_db()
     assert later.needs_follow_up
     assert not swedish.needs_follow_up
+
+
+def test_the_screening_summary_is_shown_only_for_sessions_still_to_come(
+    spa, ashiatsu, me, my_http, ana
+):
+    screen(ana, areas_to_avoid="Left knee")
+    appointment = book(ana, ashiatsu, at(TOMORROW, 10), me)
+    before = get_html(my_http, DAY, {"date": TOMORROW.isoformat()})
+
+    with time_machine.travel(at(TOMORROW + _days(2), 9), tick=False):
+        afterwards = get_html(my_http, DAY, {"date": TOMORROW.isoformat()})
+        page = get_html(my_http, appointment_url(appointment))
+
+    assert "Avoid: Left knee" in before
+    assert "Avoid: Left knee" not in afterwards
+    assert "Avoid: Left knee" not in page
+    assert "Shown for upcoming sessions only." in page
+
+
+def test_staff_outside_the_reviewers_do_not_read_why_a_session_was_stopped(
+    spa, ashiatsu, me, my_http, ana, staff_http
+):
+    screen(ana)
+    appointment = book(ana, ashiatsu, at(TOMORROW, 10), me)
+    with time_machine.travel(at(TOMORROW, 9, 50), tick=False):
+        post(my_http, appointment, "check", {"outcome": "stopped", "reason": "Sudden dizziness"})
+
+    page = staff_http.get(
+        reverse("admin:appointments_appointment_change", args=[appointment.pk])
+    ).content.decode()
+
+    assert "Session stopped" in page
+    assert "Sudden dizziness" not in page

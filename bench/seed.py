@@ -240,26 +240,10 @@ def _clients(rng: random.Random, now: datetime.datetime) -> list[Client]:
 
 def _screenings(clients: list[Client], now: datetime.datetime) -> dict[int, HealthScreening]:
     """Every client has a cleared health screening, so they may book back-walking online."""
-    nothing_applies = rules.Answers(
-        pregnant=False,
-        fragile_bones=False,
-        spinal_cord_injury=False,
-        blood_clots_or_thinners=False,
-        serious_heart_condition=False,
-        blood_pressure=rules.BloodPressure.NORMAL,
-        disc_disorder=False,
-        back_pain_under_care=False,
-        surgery_on=None,
-        fracture_on=None,
-        muscle_tear_on=None,
-        other_conditions="",
-        pressure_preference=rules.Pressure.MEDIUM,
-        areas_to_avoid="",
-    )
     return {
         client.pk: submit_screening(
             client=client,
-            answers=nothing_applies,
+            answers=rules.nothing_to_declare(),
             signature_name=client.full_name,
             consent=True,
             now=now - datetime.timedelta(weeks=6),

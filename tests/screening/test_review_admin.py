@@ -61,8 +61,8 @@ def test_reviewers_group_holds_exactly_the_review_permission():
 
 def test_queue_lists_screenings_needing_review_oldest_first(reviewer_http):
     with time_machine.travel(NOW - datetime.timedelta(hours=5), tick=False):
-        older = screen(ClientFactory(full_name="Olive Older"), disc_disorder=True)
-    newer = screen(ClientFactory(full_name="Nina Newer"), back_pain_under_care=True)
+        screen(ClientFactory(full_name="Olive Older"), disc_disorder=True)
+    screen(ClientFactory(full_name="Nina Newer"), back_pain_under_care=True)
     screen(ClientFactory(full_name="Cleo Cleared"))
 
     response = reviewer_http.get(QUEUE)
@@ -72,7 +72,6 @@ def test_queue_lists_screenings_needing_review_oldest_first(reviewer_http):
     assert html.index("Olive Older") < html.index("Nina Newer")
     assert "Cleo Cleared" not in html
     assert "Disc problem" in html
-    assert older.pk and newer.pk
     assert "no-store" in response.headers["Cache-Control"]
 
 

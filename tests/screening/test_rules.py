@@ -1,6 +1,5 @@
 """The health screening triage: answers in, outcome out (no database, no Django)."""
 
-import dataclasses
 import datetime
 import json
 import re
@@ -18,6 +17,7 @@ from screening.rules import (
     Outcome,
     Pressure,
     Triage,
+    nothing_to_declare,
     triage,
     valid_until,
 )
@@ -26,27 +26,10 @@ TODAY = datetime.date(2026, 11, 20)
 DAY = datetime.timedelta(days=1)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-HEALTHY = Answers(
-    pregnant=False,
-    fragile_bones=False,
-    spinal_cord_injury=False,
-    blood_clots_or_thinners=False,
-    serious_heart_condition=False,
-    blood_pressure=BloodPressure.NORMAL,
-    disc_disorder=False,
-    back_pain_under_care=False,
-    surgery_on=None,
-    fracture_on=None,
-    muscle_tear_on=None,
-    other_conditions="",
-    pressure_preference=Pressure.MEDIUM,
-    areas_to_avoid="",
-)
-
 
 def answers(**changes) -> Answers:
     """A healthy client's answers, with `changes`."""
-    return dataclasses.replace(HEALTHY, **changes)
+    return nothing_to_declare(**changes)
 
 
 def triage_of(**changes) -> Triage:

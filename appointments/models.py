@@ -28,9 +28,6 @@ class TreatmentQuerySet(models.QuerySet["Treatment"]):
     def active(self) -> "TreatmentQuerySet":
         return self.filter(is_active=True)
 
-    def back_walking(self) -> "TreatmentQuerySet":
-        return self.filter(is_back_walking=True)
-
 
 class Treatment(models.Model):
     """What the spa sells."""
@@ -175,9 +172,6 @@ class Qualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.therapist} \u2013 {self.treatment}"
-
-    def is_valid_on(self, day: datetime.date) -> bool:
-        return self.expires_on is None or day <= self.expires_on
 
 
 class WorkingHours(models.Model):
@@ -395,10 +389,6 @@ class Appointment(models.Model):
     def __str__(self) -> str:
         start = timezone.localtime(self.starts_at)
         return f"{self.treatment} with {self.therapist}, {start:%a %d %b %Y %H:%M}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status != self.Status.CANCELLED
 
     @property
     def is_open(self) -> bool:

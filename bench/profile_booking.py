@@ -79,7 +79,10 @@ def main() -> None:
     timers = {
         "schedule.free_slots (availability, with its queries)": (schedule, "free_slots"),
         "  of which availability.free_slots (pure)": (availability, "free_slots"),
-        "services._lock (lock timeout + 3 row locks)": (services, "_lock"),
+        "services._lock_people (lock timeout + therapist and client locks)": (
+            services,
+            "_lock_people",
+        ),
         "confirmation email (after commit)": (notifications, "send_booking_confirmation"),
     }
     for number, (browser, path, data) in enumerate(forms[:half]):
@@ -120,6 +123,7 @@ def main() -> None:
         profile.enable()
         post(browser, path, data)
         profile.disable()
+    profile.dump_stats("/tmp/book.prof")
     print(f"\n== cProfile of {len(forms) - half} more booking POSTs, by cumulative time")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(options.top)
 

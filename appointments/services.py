@@ -26,7 +26,7 @@ from screening.models import HealthScreening
 
 from . import notifications, schedule
 from .availability import Slot
-from .models import Appointment, Room, Therapist, Treatment
+from .models import Appointment, Therapist, Treatment
 
 TAKEN = "Sorry, that time was just taken."
 BUSY = (
@@ -69,29 +69,50 @@ def _database_errors_as_booking_errors() -> Iterator[None]:
         raise
 
 
-def _lock_people(*, therapist_id: int, client_id: int, appointment_id: int | None = None):
+def _lock_people(
+    *,
+    therapist_id: int,
+    client_id: int,
+    appointment_id: int | None = None,
+    booking_token: uuid.UUID | None = None,
+) -> int | None:
     """Lock the therapist and the client (and an appointment being moved), with a time limit.
 
     Concurrent inserts into an exclusion constraint can deadlock instead of one
     of them failing cleanly; holding row locks first makes competing bookings
     queue instead. Every path takes them in one order: therapist, client,
     appointment, then the room (_lock_room).
+
+    With the client locked, a form sent twice is booked by one request at a time,
+    so the id of the appointment an earlier send of `booking_token` made is
+    exact: it is returned (None if there is none).
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true)",
-            [f"{settings.SPA_BOOKING_LOCK_TIMEOUT_MS}ms"],
-        )
+    # One round trip: each statement takes its own snapshot, in this order.
     # NO KEY UPDATE: does not block the key-share lock a new appointment row
     # takes on its therapist, room and client.
-    list(Therapist.objects.select_for_update(no_key=True).filter(pk=therapist_id).values("pk"))
-    list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values("pk"))
+    statements = [
+        "SELECT set_config('lock_timeout', %s, true)",
+        "SELECT 1 FROM appointments_therapist WHERE id = %s FOR NO KEY UPDATE",
+        "SELECT 1 FROM clients_client WHERE id = %s FOR NO KEY UPDATE",
+    ]
+    params: list = [f"{settings.SPA_BOOKING_LOCK_TIMEOUT_MS}ms", therapist_id, client_id]
     if appointment_id is not None:
-        list(Appointment.objects.select_for_update().filter(pk=appointment_id).values("pk"))
+        statements.append("SELECT 1 FROM appointments_appointment WHERE id = %s FOR UPDATE")
+        params.append(appointment_id)
+    if booking_token is not None:
+        statements.append(
+            "SELECT id FROM appointments_appointment WHERE booking_token = %s AND client_id = %s"
+        )
+        params += [booking_token, client_id]
+    with connection.cursor() as cursor:
+        cursor.execute(";\n".join(statements), params)
+        row = cursor.fetchone() if booking_token is not None else None
+    return row[0] if row else None
 
 
 def _lock_room(room_id: int) -> None:
-    list(Room.objects.select_for_update(no_key=True).filter(pk=room_id).values("pk"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM appointments_room WHERE id = %s FOR NO KEY UPDATE", [room_id])
 
 
 def _check_start(start: datetime.datetime, now: datetime.datetime) -> None:
@@ -396,9 +417,6 @@ def book_appointment(
     client's confirmation that nothing changed since their screening.
     """
     now = now or timezone.now()
-    already = _booked_with(booking_token, client)
-    if already is not None:
-        return already
     therapist_id = therapist.pk if therapist is not None else None
     try:
         with _database_errors_as_booking_errors():
@@ -452,7 +470,11 @@ def _book(
             treatment=treatment, start=start, client_id=client.pk, now=now, by_staff=by_staff
         )
         therapist_id = _least_booked(candidates, _day_of(start)).therapist_id
-    _lock_people(therapist_id=therapist_id, client_id=client.pk)
+    already = _lock_people(
+        therapist_id=therapist_id, client_id=client.pk, booking_token=booking_token
+    )
+    if already is not None:
+        return Appointment.objects.get(pk=already)
     gate, slot = _under_the_locks(
         client=client,
         treatment=treatment,

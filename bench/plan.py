@@ -168,7 +168,7 @@ def log_in(plan: list[Booking]) -> None:
         if booking.client_id not in sessions:
             browser = TestClient()
             browser.force_login(
-                users[booking.client_id], backend="django.contrib.auth.backends.ModelBackend"
+                users[booking.client_id], backend="clients.backends.ClientAwareBackend"
             )
             sessions[booking.client_id] = browser.cookies[settings.SESSION_COOKIE_NAME].value
         booking.session = sessions[booking.client_id]

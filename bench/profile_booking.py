@@ -35,7 +35,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth.backends import ModelBackend
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
     from django.test import Client as Browser
@@ -58,7 +57,7 @@ def main() -> None:
         treatments=treatments, clients=clients, count=2 * (options.bookings + warmup), seed=11
     )
     users = {client.pk: client.user for client in clients}
-    backend = f"{ModelBackend.__module__}.{ModelBackend.__qualname__}"
+    backend = "clients.backends.ClientAwareBackend"
     forms = []
     for booking in plan:
         browser = Browser()

@@ -94,6 +94,8 @@ class ClientQuerySet(models.QuerySet["Client"]):
         """The client profile of `user`; None for a guest, staff or a therapist."""
         if not user.is_authenticated:
             return None
+        if User.client.is_cached(user):  # loaded with the user (clients.backends)
+            return getattr(user, "client", None)
         return self.filter(user=user).first()
 
 

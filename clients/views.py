@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import services
+from . import backends, services
 from .forms import ContactDetailsForm, LoginForm, SignUpForm
 from .models import Client
 
@@ -33,7 +33,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         except services.AccountError as error:
             form.add_error(None, error.message)
         else:
-            login(request, client.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, client.user, backend=backends.BACKEND)
             messages.success(request, f"Welcome, {client.first_name}. Your account is ready.")
             return redirect("clients:account")
     return render(request, "clients/sign_up.html", {"form": form})

@@ -101,7 +101,7 @@ AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username and IP before the password
     # is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "clients.backends.ClientAwareBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -2,6 +2,9 @@ import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
 
+from clients.backends import ClientAwareBackend
+from clients.models import Client
+
 LOGIN = reverse("clients:login")
 
 
@@ -79,3 +82,27 @@ def test_failures_below_the_limit_do_not_lock_out(client_account, password, sett
         log_in(http, "ana@example.com", "guess-guess-guess")
 
     assert log_in(http, "ana@example.com", password).status_code == 302
+
+
+@pytest.mark.django_db
+def test_each_request_finds_the_user_and_their_client_profile_in_one_query(
+    client_account, django_assert_num_queries
+):
+    backend = ClientAwareBackend()
+    with django_assert_num_queries(1):
+        user = backend.get_user(client_account.user.pk)
+        assert Client.objects.of(user) == client_account
+
+
+@pytest.mark.django_db
+def test_staff_have_no_client_profile_and_it_costs_no_query(staff_user, django_assert_num_queries):
+    user = ClientAwareBackend().get_user(staff_user.pk)
+    with django_assert_num_queries(0):
+        assert Client.objects.of(user) is None
+
+
+@pytest.mark.django_db
+def test_an_inactive_user_is_not_logged_in(client_account):
+    client_account.user.is_active = False
+    client_account.user.save()
+    assert ClientAwareBackend().get_user(client_account.user.pk) is None

@@ -433,3 +433,99 @@ class PreSessionCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Pre-session check #{self.pk}"
+
+
+class NoticeKind(models.TextChoices):
+    CONFIRMATION = "confirmation", "Booking confirmation"
+    CANCELLATION = "cancellation", "Cancellation"
+    RESCHEDULE = "reschedule", "New time"
+
+
+class NoticeQuerySet(models.QuerySet["Notice"]):
+    def unsettled(self) -> "NoticeQuerySet":
+        """Neither sent, nor skipped, nor given up: still owed to the client."""
+        return self.filter(sent_at__isnull=True, skipped_at__isnull=True, given_up_at__isnull=True)
+
+    def due(self, now: datetime.datetime | None = None) -> "NoticeQuerySet":
+        """Owed, and its next attempt has come: what the sender reads, oldest first."""
+        return (
+            self.unsettled()
+            .filter(next_attempt_at__lte=now or timezone.now())
+            .order_by("next_attempt_at", "pk")
+        )
+
+
+class Notice(models.Model):
+    """An email the client is owed about an appointment (the outbox).
+
+    The booking services write it in the transaction that changes the
+    appointment, so it exists exactly when the change is committed; the
+    send_notices worker emails it afterwards, outside any request, and keeps it
+    until the mail server has taken it.
+    """
+
+    Kind = NoticeKind
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    revision = models.PositiveIntegerField(
+        help_text="The appointment's revision when the notice was written."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The mail failure's exception class and message, nothing else.
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # A later notice of the same appointment made this one old news before it went out.
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    # Too many failed attempts: the sender stopped trying and logged an error.
+    given_up_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The sender's query (Notice.objects.due): owed notices by next attempt.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notice_due_idx",
+                condition=Q(
+                    sent_at__isnull=True, skipped_at__isnull=True, given_up_at__isnull=True
+                ),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=NoticeKind.values),
+                name="appointments_notice_known_kind",
+                violation_error_message="Unknown kind of notice.",
+            ),
+            # Every change of an appointment bumps its revision and owes at most one email.
+            models.UniqueConstraint(
+                fields=["appointment", "revision"],
+                name="appointments_notice_once_per_revision",
+                violation_error_message="This change of the appointment already has its notice.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True, skipped_at__isnull=True)
+                | Q(sent_at__isnull=True, given_up_at__isnull=True)
+                | Q(skipped_at__isnull=True, given_up_at__isnull=True),
+                name="appointments_notice_settled_once",
+                violation_error_message="A notice is sent, skipped or given up, only one of them.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True, given_up_at__isnull=True) | Q(attempts__gt=0),
+                name="appointments_notice_settled_by_an_attempt",
+                violation_error_message="A notice is only sent or given up after an attempt.",
+            ),
+            models.CheckConstraint(
+                condition=Q(given_up_at__isnull=True) | ~Q(last_error=""),
+                name="appointments_notice_given_up_with_its_error",
+                violation_error_message="A notice given up keeps the error that stopped it.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for appointment #{self.appointment_id}"

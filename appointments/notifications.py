@@ -1,12 +1,37 @@
-"""Emails about appointments. Sent after the booking transaction commits."""
+"""Emails about appointments, sent from the outbox after the change is committed.
+
+The booking services only write a Notice in their transaction; deliver_notices
+(the send_notices worker) emails it afterwards, outside any request. So a slow
+or broken mail server never holds up or fails a booking, and a failed email is
+tried again instead of lost.
+"""
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .ics import appointment_calendar
-from .models import Appointment
+from .models import Appointment, Notice
+
+logger = logging.getLogger(__name__)
+
+# How long to wait after the 1st, 2nd, 3rd and 4th failed attempt: a mail server
+# that is down for a couple of hours still gets every email out. After the 5th
+# attempt the sender gives up and logs an error for a person to look at.
+RETRY_DELAYS = (
+    datetime.timedelta(minutes=1),
+    datetime.timedelta(minutes=5),
+    datetime.timedelta(minutes=30),
+    datetime.timedelta(hours=2),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 
 def _send(appointment_id: int, template: str, subject: str, *, attach_calendar: bool) -> None:
@@ -62,3 +87,106 @@ def send_reminder(appointment_id: int) -> None:
         f"Reminder: your appointment at {settings.SPA_NAME} tomorrow",
         attach_calendar=False,
     )
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass of deliver_notices did."""
+
+    sent: int = 0
+    failed: int = 0  # the mail server refused; tried again later unless given up
+    skipped: int = 0  # superseded by a later notice of the same appointment
+    given_up: int = 0  # of the failed ones, those that reached MAX_ATTEMPTS
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.skipped
+
+
+_SENDERS: dict[str, Callable[[int], None]] = {
+    Notice.Kind.CONFIRMATION: send_booking_confirmation,
+    Notice.Kind.CANCELLATION: send_cancellation_notice,
+    Notice.Kind.RESCHEDULE: send_reschedule_notice,
+}
+
+
+def deliver_notices(
+    *, limit: int | None = None, now: datetime.datetime | None = None
+) -> DeliveryReport:
+    """Email the notices that are due at `now` (at most `limit` of them), each once.
+
+    Safe to run as often as you like, even several senders at once: each notice
+    is claimed under a row lock that the other senders skip, emailed, and marked
+    in the same transaction. (Only if the database fails after the mail server
+    took the email, before the commit, is that one email sent again later.)
+    """
+    now = now or timezone.now()
+    report = DeliveryReport()
+    while limit is None or report.handled < limit:
+        with transaction.atomic():
+            notice = Notice.objects.due(now).select_for_update(skip_locked=True).first()
+            if notice is None:
+                break
+            _deliver(notice, now, report)
+    return report
+
+
+def _superseded(notice: Notice) -> bool:
+    """A later notice of the same appointment carries newer news, so the client
+    only needs that one. A cancellation always goes out."""
+    if notice.kind == Notice.Kind.CANCELLATION:
+        return False
+    return Notice.objects.filter(
+        appointment_id=notice.appointment_id, revision__gt=notice.revision
+    ).exists()
+
+
+def _deliver(notice: Notice, now: datetime.datetime, report: DeliveryReport) -> None:
+    if _superseded(notice):
+        notice.skipped_at = now
+        notice.save(update_fields=["skipped_at"])
+        report.skipped += 1
+        return
+    notice.attempts += 1
+    try:
+        # A savepoint: should rendering hit a database error, the claim's
+        # transaction survives to record the failed attempt.
+        with transaction.atomic():
+            _SENDERS[notice.kind](notice.appointment_id)
+    except Exception as error:
+        _record_failure(notice, error, now, report)
+    else:
+        notice.sent_at = now
+        notice.save(update_fields=["attempts", "sent_at"])
+        report.sent += 1
+
+
+def _record_failure(
+    notice: Notice, error: Exception, now: datetime.datetime, report: DeliveryReport
+) -> None:
+    # The failure's class and message only: logs and the admin never carry the email itself.
+    notice.last_error = f"{type(error).__name__}: {error}"[:300]
+    report.failed += 1
+    if notice.attempts >= MAX_ATTEMPTS:
+        notice.given_up_at = now
+        report.given_up += 1
+        logger.error(
+            "Gave up emailing notice %s (%s, appointment %s) after %s attempts: %s",
+            notice.pk,
+            notice.kind,
+            notice.appointment_id,
+            notice.attempts,
+            notice.last_error,
+        )
+    else:
+        notice.next_attempt_at = now + RETRY_DELAYS[notice.attempts - 1]
+        logger.warning(
+            "Emailing notice %s (%s, appointment %s) failed, attempt %s of %s: %s",
+            notice.pk,
+            notice.kind,
+            notice.appointment_id,
+            notice.attempts,
+            MAX_ATTEMPTS,
+            notice.last_error,
+        )
+    notice.save(update_fields=["attempts", "last_error", "next_attempt_at", "given_up_at"])

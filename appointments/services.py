@@ -8,10 +8,9 @@ message first.
 
 import datetime
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -24,7 +23,7 @@ from clients.models import Client
 from screening.eligibility import back_walking_verdict
 from screening.models import HealthScreening
 
-from . import notifications, schedule
+from . import schedule
 from .availability import Slot
 from .models import Appointment, Therapist, Treatment
 
@@ -387,10 +386,14 @@ def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
     return min(slots, key=lambda slot: (counts.get(slot.therapist_id, 0), slot.therapist_id))
 
 
-def _send_after_commit(send: Callable[[int], None], appointment_id: int) -> None:
-    # robust: the booking is committed; a mail server that is down must not turn
-    # it into an error page (the failure is logged).
-    transaction.on_commit(partial(send, appointment_id), robust=True)
+def _owe_notice(appointment: Appointment, kind: str) -> None:
+    """Owe the client an email about this change (kind: a Notice.Kind), in this transaction.
+
+    The send_notices worker emails it once the change is committed, outside the
+    request: a rolled-back change owes nothing, and a slow or broken mail server
+    neither holds up nor fails a booking.
+    """
+    appointment.notices.create(kind=kind, revision=appointment.revision)
 
 
 def _booked_with(booking_token: uuid.UUID | None, client: Client) -> Appointment | None:
@@ -500,7 +503,7 @@ def _book(
         created_at=now,
         updated_at=now,
     )
-    _send_after_commit(notifications.send_booking_confirmation, appointment.pk)
+    _owe_notice(appointment, "confirmation")
     return appointment
 
 
@@ -551,7 +554,7 @@ def cancel_appointment(
     locked.save(
         update_fields=["status", "cancelled_at", "cancellation_reason", "revision", "updated_at"]
     )
-    _send_after_commit(notifications.send_cancellation_notice, locked.pk)
+    _owe_notice(locked, "cancellation")
     return locked
 
 
@@ -662,7 +665,7 @@ def _reschedule(
             "reminder_sent_at",
         ]
     )
-    _send_after_commit(notifications.send_reschedule_notice, locked.pk)
+    _owe_notice(locked, "reschedule")
     return locked
 
 
@@ -686,7 +689,7 @@ def confirm_held_appointments(
         appointment.revision += 1
         appointment.updated_at = now
         appointment.save(update_fields=["status", "hold_expires_at", "revision", "updated_at"])
-        _send_after_commit(notifications.send_booking_confirmation, appointment.pk)
+        _owe_notice(appointment, "confirmation")
     return held
 
 

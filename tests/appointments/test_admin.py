@@ -6,6 +6,7 @@ from django.urls import reverse
 from appointments.models import Appointment
 from appointments.services import book_appointment
 from tests.factories import ClientFactory
+from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 
 pytestmark = pytest.mark.django_db
@@ -32,15 +33,13 @@ def add_data(spa, client, hour: int, minute: int = 0, therapist="") -> dict:
     }
 
 
-def test_staff_book_in_the_admin_through_the_booking_service(
-    staff_http, spa, django_capture_on_commit_callbacks
-):
+def test_staff_book_in_the_admin_through_the_booking_service(staff_http, spa):
     client = ClientFactory()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = staff_http.post(
-            reverse("admin:appointments_appointment_add"), add_data(spa, client, 10)
-        )
+    response = staff_http.post(
+        reverse("admin:appointments_appointment_add"), add_data(spa, client, 10)
+    )
+    deliver_owed_notices()
 
     assert response.status_code == 302, response.content.decode()[:3000]
     appointment = Appointment.objects.get()

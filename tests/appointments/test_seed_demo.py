@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from appointments.models import Room, Therapist, Treatment, WorkingHours
+from appointments.models import Appointment, Notice, Room, Therapist, Treatment, WorkingHours
 from clients.models import Client, User
 
 
@@ -67,3 +67,11 @@ def test_seed_demo_refuses_to_run_in_production_without_being_told(settings):
     with pytest.raises(CommandError, match="published password"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_bookings_owe_nobody_an_email():
+    seed()
+
+    assert Appointment.objects.exists()
+    assert not Notice.objects.exists()

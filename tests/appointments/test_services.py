@@ -15,6 +15,7 @@ from appointments.services import (
     reschedule_appointment,
 )
 from tests.factories import ClientFactory, RoomFactory, TreatmentFactory
+from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import screen
 
@@ -53,11 +54,9 @@ def test_books_a_free_time_with_end_and_buffer_derived(spa, ana):
     assert appointment.client == ana
 
 
-def test_confirmation_email_with_calendar_file_is_sent_after_commit(
-    spa, ana, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        book(spa, ana, at(TOMORROW, 10))
+def test_confirmation_email_with_calendar_file_is_sent_after_commit(spa, ana):
+    book(spa, ana, at(TOMORROW, 10))
+    deliver_owed_notices()
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -70,9 +69,10 @@ def test_confirmation_email_with_calendar_file_is_sent_after_commit(
     assert "DTSTART:20261202T100000Z" in content
 
 
-def test_no_email_when_the_booking_is_refused(spa, ana, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(BookingError):
+def test_no_email_when_the_booking_is_refused(spa, ana):
+    with pytest.raises(BookingError):
         book(spa, ana, at(TOMORROW, 7))
+    deliver_owed_notices()
 
     assert mail.outbox == []
 
@@ -244,11 +244,11 @@ def test_under_18_client_may_book_other_treatments(spa):
 # Cancelling
 
 
-def test_cancel_frees_the_time_and_emails(spa, ana, django_capture_on_commit_callbacks):
+def test_cancel_frees_the_time_and_emails(spa, ana):
     appointment = book(spa, ana, at(TOMORROW, 10))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        cancel_appointment(appointment=appointment, reason="Feeling unwell")
+    cancel_appointment(appointment=appointment, reason="Feeling unwell")
+    deliver_owed_notices()
 
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
@@ -282,13 +282,11 @@ def test_client_cannot_cancel_inside_the_window_but_staff_can(spa, ana):
 # Rescheduling
 
 
-def test_reschedule_moves_the_same_appointment_and_emails(
-    spa, ana, django_capture_on_commit_callbacks
-):
+def test_reschedule_moves_the_same_appointment_and_emails(spa, ana):
     appointment = book(spa, ana, at(TOMORROW, 10))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        moved = reschedule_appointment(appointment=appointment, start=at(TOMORROW, 14))
+    moved = reschedule_appointment(appointment=appointment, start=at(TOMORROW, 14))
+    deliver_owed_notices()
 
     assert moved.pk == appointment.pk
     moved.refresh_from_db()

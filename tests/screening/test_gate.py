@@ -23,6 +23,7 @@ from screening.services import (
     decline_screening,
 )
 from tests.factories import ClientFactory
+from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import screen
 
@@ -215,6 +216,7 @@ def test_approval_confirms_held_appointments_and_tells_the_client(
         approve_screening(
             screening=screening, by=staff_user, note="Fine", therapist_note="Go gently on L4"
         )
+    deliver_owed_notices()
 
     held.refresh_from_db()
     screening.refresh_from_db()
@@ -241,6 +243,7 @@ def test_decline_cancels_held_appointments_and_needs_a_reason(
         decline_screening(screening=screening, by=staff_user, note=" ")
     with django_capture_on_commit_callbacks(execute=True):
         decline_screening(screening=screening, by=staff_user, note="Recent flare-up, GP unsure")
+    deliver_owed_notices()
 
     held.refresh_from_db()
     assert held.status == Appointment.Status.CANCELLED
@@ -266,17 +269,16 @@ def test_only_pending_screenings_can_be_approved(ana, staff_user):
         approve_screening(screening=cleared, by=staff_user)
 
 
-def test_unreviewed_holds_are_released_once(spa, ana, django_capture_on_commit_callbacks):
+def test_unreviewed_holds_are_released_once(spa, ana):
     screen(ana, disc_disorder=True)
     held = book(spa, ana)
     mail.outbox.clear()
 
-    with (
-        time_machine.travel(NOW + datetime.timedelta(hours=49), tick=False),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with time_machine.travel(NOW + datetime.timedelta(hours=49), tick=False):
         call_command("release_expired_holds", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        deliver_owed_notices()
         call_command("release_expired_holds", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        deliver_owed_notices()
 
     held.refresh_from_db()
     assert held.status == Appointment.Status.CANCELLED

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils import timezone
+from django.utils.html import format_html_join
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
@@ -11,6 +12,7 @@ from . import services
 from .models import (
     Appointment,
     Equipment,
+    Notice,
     Qualification,
     Room,
     Therapist,
@@ -139,6 +141,26 @@ class AppointmentAdminForm(forms.ModelForm):
             self.fields["start"].initial = timezone.localtime(self.instance.starts_at)
 
 
+def _notice_line(notice: Notice) -> str:
+    """One email the client is owed, for staff: when it was owed and what became of it."""
+
+    def when(moment: datetime.datetime) -> str:
+        return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
+
+    if notice.sent_at:
+        outcome = f"sent {when(notice.sent_at)}"
+    elif notice.skipped_at:
+        outcome = "not sent: a later email replaced it"
+    elif notice.given_up_at:
+        outcome = f"not sent, gave up {when(notice.given_up_at)}"
+    else:
+        outcome = f"waiting, next try {when(notice.next_attempt_at)}"
+    line = f"{notice.get_kind_display()} of {when(notice.created_at)}: {outcome}"
+    if notice.last_error:
+        line += f" ({notice.attempts} attempts; last error: {notice.last_error})"
+    return line
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     """Staff book, move and cancel here, through the same services as clients."""
@@ -167,11 +189,17 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         "cancelled_at",
         "cancellation_reason",
         "reminder_sent_at",
+        "notices_summary",
     ]
 
     def get_fields(self, request, obj=None):
         fields = ["client", "treatment", *self.booking_fields]
         return fields if obj is None else [*fields, *self.record_fields]
+
+    @admin.display(description="emails to the client")
+    def notices_summary(self, appointment: Appointment) -> str:
+        lines = [(_notice_line(notice),) for notice in appointment.notices.all()]
+        return format_html_join("", "{}<br>", lines) if lines else "\u2013"
 
     @admin.display(description="pre-session check")
     def pre_session_check_summary(self, appointment: Appointment) -> str:

@@ -4,7 +4,7 @@ from django.core import mail
 from django.urls import reverse
 
 from appointments.models import Appointment
-from appointments.services import book_appointment
+from appointments.services import book_appointment, reschedule_appointment
 from tests.factories import ClientFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
@@ -158,3 +158,18 @@ def test_admin_searches_appointments_by_client(staff_http, spa):
     )
 
     assert "Zelda Searchable" in response.content.decode()
+
+
+def test_staff_see_whether_and_when_the_client_was_emailed(staff_http, spa):
+    appointment = book_appointment(
+        client=ClientFactory(), treatment=spa.treatment, start=at(TOMORROW, 10)
+    )
+    deliver_owed_notices()
+    reschedule_appointment(appointment=appointment, start=at(TOMORROW, 14))
+    url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+
+    page = staff_http.get(url).content.decode()
+
+    assert "Booking confirmation of 01 Dec 2026 08:00: sent 01 Dec 2026 08:00" in page
+    assert "New time of 01 Dec 2026 08:00: waiting, next try 01 Dec 2026 08:00" in page
+    assert 'name="notices' not in page  # a record to read, not a form to edit

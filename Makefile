@@ -25,11 +25,15 @@ install-dev: $(VENV)/.installed-dev
 db: $(VENV)/.installed
 	@$(BIN)/python scripts/ensure_postgres.py
 
+# The notice sender runs beside runserver, so booking emails appear on the console;
+# the trap stops it whenever runserver stops.
 run: db
 	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-on}; \
 	$(BIN)/python manage.py migrate --no-input && \
-	$(BIN)/python manage.py seed_demo && \
-	echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)" && \
+	$(BIN)/python manage.py seed_demo || exit; \
+	$(BIN)/python manage.py send_notices --loop 2 & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT; \
+	echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Debian's Chromium drives the browser tests; Playwright's own download cannot work offline.

@@ -35,11 +35,12 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.contrib import auth
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
     from django.test import Client as Browser
 
-    from appointments import availability, notifications, schedule, services
+    from appointments import availability, schedule, services
     from appointments.models import Appointment, Treatment
     from clients.models import Client
 
@@ -76,13 +77,18 @@ def main() -> None:
     parts: dict[str, list[float]] = defaultdict(list)
     queries: list[int] = []
     timers = {
+        "django.contrib.auth.get_user (session and user)": (auth, "get_user"),
+        "services.book_appointment (the whole service call)": (services, "book_appointment"),
         "schedule.free_slots (availability, with its queries)": (schedule, "free_slots"),
         "  of which availability.free_slots (pure)": (availability, "free_slots"),
         "services._lock_people (lock timeout + therapist and client locks)": (
             services,
             "_lock_people",
         ),
-        "confirmation email (after commit)": (notifications, "send_booking_confirmation"),
+        "services._owe_notice (the confirmation email, into the outbox)": (
+            services,
+            "_owe_notice",
+        ),
     }
     for number, (browser, path, data) in enumerate(forms[:half]):
         spent: dict[str, float] = defaultdict(float)

@@ -28,8 +28,7 @@ def appointment_event(appointment: Appointment) -> Event:
         f"{appointment.treatment.name} with {appointment.therapist.display_name}.\n"
         f"To change or cancel, visit your appointments or call {settings.SPA_PHONE}.",
     )
-    cancelled = appointment.status == Appointment.Status.CANCELLED
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", _event_status(appointment))
     return event
 
 

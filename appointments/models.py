@@ -437,6 +437,7 @@ class PreSessionCheck(models.Model):
 
 class NoticeKind(models.TextChoices):
     CONFIRMATION = "confirmation", "Booking confirmation"
+    HELD = "held", "Held for the health review"
     CANCELLATION = "cancellation", "Cancellation"
     RESCHEDULE = "reschedule", "New time"
 

@@ -62,6 +62,15 @@ def send_booking_confirmation(appointment_id: int) -> None:
     )
 
 
+def send_held_notice(appointment_id: int) -> None:
+    _send(
+        appointment_id,
+        "held",
+        f"Your booking at {settings.SPA_NAME} is held for a health review",
+        attach_calendar=True,  # a TENTATIVE event until staff decide
+    )
+
+
 def send_cancellation_notice(appointment_id: int) -> None:
     _send(
         appointment_id,
@@ -105,6 +114,7 @@ class DeliveryReport:
 
 _SENDERS: dict[str, Callable[[int], None]] = {
     Notice.Kind.CONFIRMATION: send_booking_confirmation,
+    Notice.Kind.HELD: send_held_notice,
     Notice.Kind.CANCELLATION: send_cancellation_notice,
     Notice.Kind.RESCHEDULE: send_reschedule_notice,
 }

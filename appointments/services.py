@@ -503,8 +503,15 @@ def _book(
         created_at=now,
         updated_at=now,
     )
-    _owe_notice(appointment, "confirmation")
+    _owe_notice(appointment, _booked_or_held(appointment))
     return appointment
+
+
+def _booked_or_held(appointment: Appointment) -> str:
+    """A held appointment is not booked yet: the client is told it waits for the review."""
+    if appointment.status == Appointment.Status.PENDING_REVIEW:
+        return "held"
+    return "confirmation"
 
 
 def online_change_deadline(appointment: Appointment) -> datetime.datetime:
@@ -665,7 +672,10 @@ def _reschedule(
             "reminder_sent_at",
         ]
     )
-    _owe_notice(locked, "reschedule")
+    # Moved into a hold: the held email gives the new time and says it waits for review.
+    _owe_notice(
+        locked, "held" if locked.status == Appointment.Status.PENDING_REVIEW else "reschedule"
+    )
     return locked
 
 

@@ -88,6 +88,20 @@ def test_screening_needing_review_holds_the_appointment(spa, ana):
     assert appointment.hold_expires_at == NOW + datetime.timedelta(hours=48)
 
 
+def test_a_held_booking_tells_the_client_it_waits_for_the_review_not_that_it_is_booked(spa, ana):
+    screen(ana, disc_disorder=True)
+    book(spa, ana)
+
+    deliver_owed_notices()
+
+    [email] = mail.outbox
+    assert "held for a health review" in email.subject
+    assert "We are holding this time for you" in email.body
+    assert "Your appointment is booked" not in email.body
+    [(_, calendar, _)] = email.attachments
+    assert "STATUS:TENTATIVE" in calendar
+
+
 def test_hold_expires_a_few_hours_before_a_close_appointment(spa, ana):
     screen(ana, disc_disorder=True)
 
@@ -200,6 +214,11 @@ def test_a_confirmed_booking_moved_after_a_new_screening_needing_review_is_held(
     )
 
     assert moved.status == Appointment.Status.PENDING_REVIEW
+    mail.outbox.clear()
+    deliver_owed_notices()
+    [email] = mail.outbox
+    assert "held for a health review" in email.subject
+    assert "14:00" in email.body
 
 
 # Staff decisions
@@ -210,6 +229,7 @@ def test_approval_confirms_held_appointments_and_tells_the_client(
 ):
     screening = screen(ana, disc_disorder=True)
     held = book(spa, ana)
+    deliver_owed_notices()  # the held email
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -229,7 +249,9 @@ def test_approval_confirms_held_appointments_and_tells_the_client(
     )
     subjects = [m.subject for m in mail.outbox]
     assert "Your health screening is cleared for back-walking" in subjects
-    assert any(s.startswith("Your booking") for s in subjects)
+    [confirmation] = [m for m in mail.outbox if m.subject.startswith("Your booking")]
+    assert "Your appointment is booked" in confirmation.body
+    assert "STATUS:CONFIRMED" in confirmation.attachments[0][1]
     assert all("Fine" not in m.body for m in mail.outbox)  # the staff note stays internal
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from .freetimes import percentile
 from .plan import Booking, post_form
-from .server import backend_sampler, cpu_meter
+from .server import backend_sampler, cpu_meter, process_cpu
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Phase:
     examples: dict[str, str]  # outcome -> what the first such page said
     backends: dict[str, float] = field(default_factory=dict)  # average PostgreSQL sessions
     cpu: dict[str, float] = field(default_factory=dict)  # share of the machine's CPU time
+    processes: dict[str, float] = field(default_factory=dict)  # CPU seconds by process group
 
     @property
     def requests(self) -> int:
@@ -67,6 +68,9 @@ def combine(phases: list[Phase]) -> Phase:
         examples=examples,
         backends=weighted(lambda phase: phase.backends),
         cpu=weighted(lambda phase: phase.cpu),
+        processes={
+            group: sum(phase.processes[group] for phase in phases) for group in phases[0].processes
+        },
     )
 
 
@@ -204,9 +208,18 @@ def book(plan: list[Booking], *, port: int, threads: int) -> Phase:
         outcome = "409 conflict" if status == 409 else f"{status} failure"
         return _Result(outcome, elapsed, content or headers.get("Location", "").encode())
 
-    with backend_sampler() as backends, cpu_meter() as cpu:
+    with backend_sampler() as backends, cpu_meter() as cpu, process_cpu() as processes:
         seconds, latencies, outcomes, examples = _pool(port=port, threads=threads, work=work)
-    return Phase("booking (POST /book/...)", seconds, latencies, outcomes, examples, backends, cpu)
+    return Phase(
+        "booking (POST /book/...)",
+        seconds,
+        latencies,
+        outcomes,
+        examples,
+        backends,
+        cpu,
+        processes,
+    )
 
 
 def insert(
@@ -226,8 +239,15 @@ def insert(
             return _Result("200 inserted", elapsed)
         return _Result(f"{status} failure", elapsed, content)
 
-    with backend_sampler() as backends, cpu_meter() as cpu:
+    with backend_sampler() as backends, cpu_meter() as cpu, process_cpu() as processes:
         took, latencies, outcomes, examples = _pool(port=port, threads=threads, work=work)
     return Phase(
-        "bare insert (POST /bench/insert/)", took, latencies, outcomes, examples, backends, cpu
+        "bare insert (POST /bench/insert/)",
+        took,
+        latencies,
+        outcomes,
+        examples,
+        backends,
+        cpu,
+        processes,
     )

@@ -205,6 +205,18 @@ def _http(options, env, seeded: seed.Seeded, booked_treatments) -> int:
             for phase in (booking, bare)
         ],
     )
+    print("CPU time per request, by process (from /proc/<pid>/stat):")
+    _table(
+        ["requests", *(f"{group} ms" for group in booking.processes), "total ms"],
+        [
+            [
+                phase.label,
+                *(f"{seconds * 1000 / phase.requests:.2f}" for seconds in phase.processes.values()),
+                f"{sum(phase.processes.values()) * 1000 / phase.requests:.2f}",
+            ]
+            for phase in (booking, bare)
+        ],
+    )
     for outcome, text in {**form_examples, **booking.examples, **bare.examples}.items():
         print(f"First '{outcome}' page said: {text}")
     ratio = booking.throughput / bare.throughput

@@ -134,6 +134,64 @@ def cpu_meter() -> Iterator[dict[str, float]]:
         shares["system"] = (system + sum(spent[5:])) / total
 
 
+@contextmanager
+def process_cpu() -> Iterator[dict[str, float]]:
+    """CPU seconds spent while the block ran by gunicorn, by the PostgreSQL sessions of the
+    benchmark's database, and by this process (the client threads), from /proc/<pid>/stat.
+
+    PostgreSQL's background processes (WAL writer, checkpointer, autovacuum) and sessions
+    of other databases are left out: other work on the machine uses them too. A process
+    that starts meanwhile counts from its start; one that ends meanwhile is not counted.
+    """
+    spent: dict[str, float] = {}
+    before = _process_times()
+    try:
+        yield spent
+    finally:
+        after = _process_times()
+        ticks = os.sysconf("SC_CLK_TCK")
+        for group in PROCESS_GROUPS:
+            spent[group] = (
+                sum(
+                    time - before.get(pid, (group, 0))[1]
+                    for pid, (g, time) in after.items()
+                    if g == group
+                )
+                / ticks
+            )
+
+
+PROCESS_GROUPS = ("gunicorn", "PostgreSQL", "client threads")
+
+
+def _process_times() -> dict[int, tuple[str, int]]:
+    """pid -> (group, user + system clock ticks so far), for the processes in PROCESS_GROUPS."""
+    # A session's title is "postgres: <cluster>: <user> <database> <client> <state>".
+    session_of_ours = f" {connections['default'].settings_dict['NAME']} ".encode()
+    times = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if pid == os.getpid():
+            group = "client threads"
+        elif b"gunicorn" in command:
+            group = "gunicorn"
+        elif command.startswith(b"postgres:") and session_of_ours in command:
+            group = "PostgreSQL"
+        else:
+            continue
+        times[pid] = (group, int(fields[11]) + int(fields[12]))  # utime + stime
+    return times
+
+
 def _cpu_times() -> list[int]:
     with open("/proc/stat") as stat:
         return [int(value) for value in stat.readline().split()[1:8]]

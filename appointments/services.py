@@ -180,11 +180,8 @@ def _back_walking_gate(
         )
     if not verdict.hold:
         return _Gate(screening=verdict.screening)
-    expires = min(
-        now + datetime.timedelta(hours=settings.SPA_REVIEW_HOLD_HOURS),
-        start - datetime.timedelta(hours=settings.SPA_REVIEW_DEADLINE_HOURS),
-    )
-    if expires <= now:
+    expires = _hold_expiry(start=start, now=now)
+    if expires is None:
         raise BookingError(
             "Our staff need to review your health screening before back-walking, and this "
             "time is too soon for that. Please pick a later time, or call us on "
@@ -195,6 +192,16 @@ def _back_walking_gate(
         screening=verdict.screening,
         hold_expires_at=expires,
     )
+
+
+def _hold_expiry(*, start: datetime.datetime, now: datetime.datetime) -> datetime.datetime | None:
+    """When a hold for the staff review is released: after the review time, and early
+    enough before the start. None when that has already passed: no time for a review."""
+    expires = min(
+        now + datetime.timedelta(hours=settings.SPA_REVIEW_HOLD_HOURS),
+        start - datetime.timedelta(hours=settings.SPA_REVIEW_DEADLINE_HOURS),
+    )
+    return expires if expires > now else None
 
 
 def _day_of(start: datetime.datetime) -> datetime.date:

@@ -31,7 +31,11 @@ def current_screening(client: Client) -> HealthScreening | None:
 
 
 def back_walking_verdict(*, client: Client, day: datetime.date) -> Verdict:
-    screening = current_screening(client)
+    return screening_verdict(screening=current_screening(client), day=day)
+
+
+def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) -> Verdict:
+    """What `screening` (None: the client has none) means for back-walking on `day`."""
     phone = settings.SPA_PHONE
     if screening is None:
         return Verdict(

@@ -326,8 +326,9 @@ class Appointment(models.Model):
         blank=True,
         help_text="A held appointment that nobody has reviewed by then is released.",
     )
-    # A back-walking session the therapist stopped at the pre-session check:
-    # staff follow up with the client.
+    # Staff follow up with the client (the front desk calls): a back-walking
+    # session the therapist stopped at the pre-session check, or one a new health
+    # screening held for review or cancelled.
     needs_follow_up = models.BooleanField(default=False, db_default=False)
     # The booking form's one-time token: a double-submitted form books once.
     booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)

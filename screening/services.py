@@ -1,6 +1,7 @@
 """Screening operations: submitting answers and the staff decisions on them."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -27,7 +28,14 @@ def _same_name(typed: str, full_name: str) -> bool:
     return " ".join(typed.split()).casefold() == " ".join(full_name.split()).casefold()
 
 
-@sensitive_variables("answers", "triage")
+@dataclass(frozen=True)
+class Submission:
+    screening: HealthScreening
+    # The client's upcoming back-walking appointments, judged again on it.
+    appointments: list[booking.Reconsidered]
+
+
+@sensitive_variables("answers")
 def submit_screening(
     *,
     client: Client,
@@ -36,7 +44,24 @@ def submit_screening(
     consent: bool,
     now: datetime.datetime | None = None,
 ) -> HealthScreening:
-    """Store a new screening with its triage. It becomes the client's current one."""
+    """Store a new screening (see submit_and_reconsider); for callers that only need it."""
+    return submit_and_reconsider(
+        client=client, answers=answers, signature_name=signature_name, consent=consent, now=now
+    ).screening
+
+
+@sensitive_variables("answers", "triage")
+def submit_and_reconsider(
+    *,
+    client: Client,
+    answers: rules.Answers,
+    signature_name: str,
+    consent: bool,
+    now: datetime.datetime | None = None,
+) -> Submission:
+    """Store a new screening with its triage. It becomes the client's current one, so in
+    the same transaction the client's upcoming back-walking appointments are judged
+    again on it (held, cancelled or confirmed as it says)."""
     now = now or timezone.now()
     if not consent:
         raise ScreeningError(
@@ -54,7 +79,7 @@ def submit_screening(
         # The same lock staff decisions take, so a decision and a new
         # submission for one client happen one after the other.
         Client.objects.select_for_update().filter(pk=client.pk).first()
-        return HealthScreening.objects.create(
+        screening = HealthScreening.objects.create(
             client=client,
             questionnaire_version=rules.QUESTIONNAIRE_VERSION,
             answers=answers.to_json(),
@@ -72,6 +97,8 @@ def submit_screening(
                 else HealthScreening.Review.NOT_NEEDED
             ),
         )
+        reconsidered = booking.reconsider_back_walking(client=client, screening=screening, now=now)
+    return Submission(screening=screening, appointments=reconsidered)
 
 
 def _lock_current(screening: HealthScreening) -> HealthScreening:

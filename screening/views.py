@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from appointments.services import Change
 from clients.models import Client
 
 from . import services
@@ -23,6 +24,26 @@ OUTCOME_MESSAGES = {
     HealthScreening.Outcome.NOT_ELIGIBLE_UNTIL: "Thank you. After your recent injury or "
     "surgery, back-walking has to wait a little.",
 }
+
+
+def _tell_what_changed(request: HttpRequest, submission: services.Submission) -> None:
+    """What the new screening did to the client's upcoming back-walking appointments."""
+    for reconsidered in submission.appointments:
+        appointment = reconsidered.appointment
+        start = timezone.localtime(appointment.starts_at)
+        what = f"Your back-walking appointment on {start:%A %-d %B} at {start:%H:%M}"
+        if reconsidered.change == Change.CANCELLED:
+            messages.warning(request, f"{what} is cancelled. {appointment.cancellation_reason}")
+        elif reconsidered.change == Change.HELD:
+            expires = timezone.localtime(appointment.hold_expires_at)
+            messages.warning(
+                request,
+                f"{what} is on hold until our staff have reviewed your new health screening. "
+                "We email you as soon as it is decided; if it is not decided by "
+                f"{expires:%A %-d %B} at {expires:%H:%M}, the hold is released.",
+            )
+        elif reconsidered.change == Change.CONFIRMED:
+            messages.success(request, f"{what} is confirmed.")
 
 
 def _client_or_redirect(request: HttpRequest) -> Client | HttpResponse:
@@ -70,7 +91,7 @@ def new_screening(request: HttpRequest) -> HttpResponse:
     form = ScreeningForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            screening = services.submit_screening(
+            submission = services.submit_and_reconsider(
                 client=client,
                 answers=form.answers(),
                 signature_name=form.cleaned_data["signature_name"],
@@ -79,7 +100,8 @@ def new_screening(request: HttpRequest) -> HttpResponse:
         except services.ScreeningError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, OUTCOME_MESSAGES[screening.outcome])
+            messages.success(request, OUTCOME_MESSAGES[submission.screening.outcome])
+            _tell_what_changed(request, submission)
             return redirect(_safe_next(request) or "screening:mine")
     return render(
         request,

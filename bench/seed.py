@@ -247,7 +247,7 @@ def _screenings(clients: list[Client], now: datetime.datetime) -> dict[int, Heal
             signature_name=client.full_name,
             consent=True,
             now=now - datetime.timedelta(weeks=6),
-        )
+        ).screening
         for client in clients
     }
 

@@ -35,23 +35,8 @@ class Submission:
     appointments: list[booking.Reconsidered]
 
 
-@sensitive_variables("answers")
-def submit_screening(
-    *,
-    client: Client,
-    answers: rules.Answers,
-    signature_name: str,
-    consent: bool,
-    now: datetime.datetime | None = None,
-) -> HealthScreening:
-    """Store a new screening (see submit_and_reconsider); for callers that only need it."""
-    return submit_and_reconsider(
-        client=client, answers=answers, signature_name=signature_name, consent=consent, now=now
-    ).screening
-
-
 @sensitive_variables("answers", "triage")
-def submit_and_reconsider(
+def submit_screening(
     *,
     client: Client,
     answers: rules.Answers,

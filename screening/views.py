@@ -91,7 +91,7 @@ def new_screening(request: HttpRequest) -> HttpResponse:
     form = ScreeningForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            submission = services.submit_and_reconsider(
+            submission = services.submit_screening(
                 client=client,
                 answers=form.answers(),
                 signature_name=form.cleaned_data["signature_name"],

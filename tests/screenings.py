@@ -17,7 +17,7 @@ def screen(client: Client, **changes) -> HealthScreening:
         answers=answers(**changes),
         signature_name=client.full_name,
         consent=True,
-    )
+    ).screening
 
 
 def form_data(client: Client, **overrides) -> dict:

@@ -24,7 +24,7 @@ from appointments.services import (
     reconsider_back_walking,
 )
 from screening.models import HealthScreening
-from screening.services import ScreeningError, approve_screening, submit_and_reconsider
+from screening.services import ScreeningError, approve_screening, submit_screening
 from tests.factories import ClientFactory, TreatmentFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
@@ -310,7 +310,7 @@ def test_the_submission_says_what_became_of_each_appointment_in_order_of_start(s
     book(spa, ana, day=NOW.date(), hour=11)
     book(spa, ana, day=TOMORROW)
 
-    submission = submit_and_reconsider(
+    submission = submit_screening(
         client=ana,
         answers=answers(disc_disorder=True),
         signature_name="Ana Example",

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from clients.models import User
+from clients.models import Client, User
 from screening.eligibility import current_screening
 from screening.services import return_to_review
 
@@ -51,6 +51,10 @@ def record_pre_session_check(
     screening back to review, so new back-walking bookings wait for staff.
     """
     now = now or timezone.now()
+    # The client's lock first, as booking and a new screening take it before any
+    # appointment's: stopping the session touches the client's other appointments
+    # and screening, and the opposite order could deadlock with them.
+    Client.objects.select_for_update().filter(pk=appointment.client_id).first()
     locked = _lock_own(appointment, by)
     if not locked.treatment.is_back_walking:
         raise BookingError("Only back-walking sessions have a pre-session check.")

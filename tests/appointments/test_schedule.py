@@ -602,6 +602,28 @@ def test_stopping_the_session_flags_it_and_sends_the_screening_back_to_review(
     assert next_booking.status == Appointment.Status.PENDING_REVIEW
 
 
+def test_stopping_the_session_locks_the_client_before_the_appointment(
+    spa, ashiatsu, me, my_http, ana
+):
+    """Booking and a new screening lock the client before any appointment; a stop that
+    took them the other way round could deadlock with either."""
+    screen(ana)
+    appointment = book(ana, ashiatsu, at(TOMORROW, 10), me)
+
+    with (
+        time_machine.travel(at(TOMORROW, 9, 50), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        post(my_http, appointment, "check", {"outcome": "stopped", "reason": "Dizzy today"})
+
+    locks = [
+        query["sql"].split(" FROM ")[1].split()[0].strip('"')
+        for query in queries.captured_queries
+        if "FOR UPDATE" in query["sql"] or "FOR NO KEY UPDATE" in query["sql"]
+    ]
+    assert locks.index("clients_client") < locks.index("appointments_appointment")
+
+
 def test_stopping_the_session_holds_new_bookings_even_after_a_newer_screening(
     spa, ashiatsu, me, my_http, ana
 ):

@@ -44,8 +44,15 @@ class BookingError(Exception):
         self.alternatives = alternatives or []
 
 
+ROOM_OVERLAP = "appointments_appointment_no_room_overlap"
+
+
 class _TimeTaken(Exception):
     """Internal: the chosen time went to someone else while we were booking it."""
+
+    def __init__(self, constraint: str | None = None) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint  # the exclusion constraint that refused the write
 
 
 @contextmanager
@@ -55,7 +62,8 @@ def _database_errors_as_booking_errors() -> Iterator[None]:
         yield
     except IntegrityError as error:
         if getattr(error.__cause__, "pgcode", None) == errorcodes.EXCLUSION_VIOLATION:
-            raise _TimeTaken from error
+            diagnostics = getattr(error.__cause__, "diag", None)
+            raise _TimeTaken(getattr(diagnostics, "constraint_name", None)) from error
         raise
     except OperationalError as error:
         # Two bookings that wait on each other (deadlock) or wait too long for
@@ -286,8 +294,12 @@ def _free_at_or_refuse(
     now: datetime.datetime,
     by_staff: bool,
     ignore_appointment_id: int | None = None,
+    free_a_moment_ago: bool = False,
 ) -> list[Slot]:
-    """'Any available therapist': who is free at `start`, or a refusal with the nearest times."""
+    """'Any available therapist': who is free at `start`, or a refusal with the nearest times.
+
+    free_a_moment_ago: the time was free at the first look, so if nobody is free now,
+    it was just taken."""
     candidates = _slots_at(
         treatment=treatment,
         start=start,
@@ -298,6 +310,8 @@ def _free_at_or_refuse(
         ignore_appointment_id=ignore_appointment_id,
     )
     if not candidates:
+        if free_a_moment_ago:
+            raise _TimeTaken
         raise _not_available(
             treatment=treatment,
             start=start,
@@ -429,26 +443,33 @@ def book_appointment(
     """
     now = now or timezone.now()
     therapist_id = therapist.pk if therapist is not None else None
-    try:
-        with _database_errors_as_booking_errors():
-            return _book(
-                client=client,
-                treatment=treatment,
-                start=start,
-                therapist_id=therapist_id,
-                by_staff=by_staff,
-                booking_token=booking_token,
-                health_unchanged=health_unchanged,
-                now=now,
-            )
-    except (_TimeTaken, BookingError, IntegrityError) as refusal:
-        # The same form sent again while the first one was being booked: its
-        # time is "taken" by the first one, so answer with that appointment.
-        already = _booked_with(booking_token, client)
-        if already is not None:
-            return already
-        if not isinstance(refusal, _TimeTaken):
-            raise
+    # Another therapist's booking can take the room between our look at the free
+    # times and our room lock. The therapist and the client may still be free in
+    # another room, so one more look, in a new transaction, before saying "taken".
+    for retrying in (False, True):
+        try:
+            with _database_errors_as_booking_errors():
+                return _book(
+                    client=client,
+                    treatment=treatment,
+                    start=start,
+                    therapist_id=therapist_id,
+                    by_staff=by_staff,
+                    booking_token=booking_token,
+                    health_unchanged=health_unchanged,
+                    now=now,
+                    retrying=retrying,
+                )
+        except (_TimeTaken, BookingError, IntegrityError) as refusal:
+            # The same form sent again while the first one was being booked: its
+            # time is "taken" by the first one, so answer with that appointment.
+            already = _booked_with(booking_token, client)
+            if already is not None:
+                return already
+            if not isinstance(refusal, _TimeTaken):
+                raise
+            if refusal.constraint != ROOM_OVERLAP:
+                break
     raise BookingError(
         f"{TAKEN} Here are the nearest free times.",
         alternatives=nearest_free_times(
@@ -468,6 +489,7 @@ def _book(
     booking_token: uuid.UUID | None,
     health_unchanged: bool,
     now: datetime.datetime,
+    retrying: bool = False,
 ) -> Appointment:
     if not treatment.is_active:
         raise BookingError("This treatment cannot be booked online at the moment.")
@@ -478,7 +500,12 @@ def _book(
     chosen_by_us = therapist_id is None
     if chosen_by_us:
         candidates = _free_at_or_refuse(
-            treatment=treatment, start=start, client_id=client.pk, now=now, by_staff=by_staff
+            treatment=treatment,
+            start=start,
+            client_id=client.pk,
+            now=now,
+            by_staff=by_staff,
+            free_a_moment_ago=retrying,
         )
         therapist_id = _least_booked(candidates, _day_of(start)).therapist_id
     already = _lock_people(
@@ -493,7 +520,8 @@ def _book(
         therapist_id=therapist_id,
         now=now,
         by_staff=by_staff,
-        chosen_by_us=chosen_by_us,
+        # On the second look the time was free a moment ago: if it is gone, it was taken.
+        chosen_by_us=chosen_by_us or retrying,
         health_unchanged=health_unchanged,
     )
     appointment = Appointment.objects.create(

@@ -208,18 +208,7 @@ def book(plan: list[Booking], *, port: int, threads: int) -> Phase:
         outcome = "409 conflict" if status == 409 else f"{status} failure"
         return _Result(outcome, elapsed, content or headers.get("Location", "").encode())
 
-    with backend_sampler() as backends, cpu_meter() as cpu, process_cpu() as processes:
-        seconds, latencies, outcomes, examples = _pool(port=port, threads=threads, work=work)
-    return Phase(
-        "booking (POST /book/...)",
-        seconds,
-        latencies,
-        outcomes,
-        examples,
-        backends,
-        cpu,
-        processes,
-    )
+    return _measured("booking (POST /book/...)", port=port, threads=threads, work=work)
 
 
 def insert(
@@ -239,15 +228,14 @@ def insert(
             return _Result("200 inserted", elapsed)
         return _Result(f"{status} failure", elapsed, content)
 
+    return _measured("bare insert (POST /bench/insert/)", port=port, threads=threads, work=work)
+
+
+def _measured(
+    label: str, *, port: int, threads: int, work: Callable[[_Browser, int], _Result | None]
+) -> Phase:
+    """One phase of `work` on the pool, with the machine's CPU, each process group's CPU
+    and the database sessions sampled meanwhile."""
     with backend_sampler() as backends, cpu_meter() as cpu, process_cpu() as processes:
-        took, latencies, outcomes, examples = _pool(port=port, threads=threads, work=work)
-    return Phase(
-        "bare insert (POST /bench/insert/)",
-        took,
-        latencies,
-        outcomes,
-        examples,
-        backends,
-        cpu,
-        processes,
-    )
+        seconds, latencies, outcomes, examples = _pool(port=port, threads=threads, work=work)
+    return Phase(label, seconds, latencies, outcomes, examples, backends, cpu, processes)

@@ -441,6 +441,7 @@ class NoticeKind(models.TextChoices):
     HELD = "held", "Held for the health review"
     CANCELLATION = "cancellation", "Cancellation"
     RESCHEDULE = "reschedule", "New time"
+    DECISION = "decision", "Screening decision"
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):
@@ -458,20 +459,30 @@ class NoticeQuerySet(models.QuerySet["Notice"]):
 
 
 class Notice(models.Model):
-    """An email the client is owed about an appointment (the outbox).
+    """An email the client is owed about an appointment or a screening decision (the outbox).
 
-    The booking services write it in the transaction that changes the
-    appointment, so it exists exactly when the change is committed; the
-    send_notices worker emails it afterwards, outside any request, and keeps it
-    until the mail server has taken it.
+    The booking and screening services write it in the transaction that changes
+    the appointment or decides the screening, so it exists exactly when the
+    change is committed; the send_notices worker emails it afterwards, outside
+    any request, and keeps it until the mail server has taken it.
     """
 
     Kind = NoticeKind
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notices")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    screening = models.ForeignKey(
+        "screening.HealthScreening",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     revision = models.PositiveIntegerField(
-        help_text="The appointment's revision when the notice was written."
+        help_text="The appointment's revision when the notice was written; for a screening "
+        "decision, the number of decisions on the screening by then."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -479,7 +490,8 @@ class Notice(models.Model):
     # The mail failure's exception class and message, nothing else.
     last_error = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # A later notice of the same appointment made this one old news before it went out.
+    # A later notice of the same appointment (a later decision on the same
+    # screening) made this one old news before it went out.
     skipped_at = models.DateTimeField(null=True, blank=True)
     # Too many failed attempts: the sender stopped trying and logged an error.
     given_up_at = models.DateTimeField(null=True, blank=True)
@@ -504,11 +516,32 @@ class Notice(models.Model):
                 name="appointments_notice_known_kind",
                 violation_error_message="Unknown kind of notice.",
             ),
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False, screening__isnull=True)
+                | Q(appointment__isnull=True, screening__isnull=False),
+                name="appointments_notice_appointment_or_screening",
+                violation_error_message="A notice is about an appointment or a screening, "
+                "exactly one of them.",
+            ),
+            # Together with the rule above: appointment news is about an appointment.
+            models.CheckConstraint(
+                condition=Q(kind=NoticeKind.DECISION, screening__isnull=False)
+                | (~Q(kind=NoticeKind.DECISION) & Q(screening__isnull=True)),
+                name="appointments_notice_decision_about_a_screening",
+                violation_error_message="A screening decision email is about a screening; "
+                "other emails are about an appointment.",
+            ),
             # Every change of an appointment bumps its revision and owes at most one email.
             models.UniqueConstraint(
                 fields=["appointment", "revision"],
                 name="appointments_notice_once_per_revision",
                 violation_error_message="This change of the appointment already has its notice.",
+            ),
+            # Every decision on a screening owes at most one email.
+            models.UniqueConstraint(
+                fields=["screening", "revision"],
+                name="appointments_notice_once_per_decision",
+                violation_error_message="This decision on the screening already has its notice.",
             ),
             models.CheckConstraint(
                 condition=Q(sent_at__isnull=True, skipped_at__isnull=True)
@@ -530,4 +563,7 @@ class Notice(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Never what was decided: this string lands in logs and the admin.
+        if self.screening_id is not None:
+            return f"{self.get_kind_display()} for health screening #{self.screening_id}"
         return f"{self.get_kind_display()} for appointment #{self.appointment_id}"

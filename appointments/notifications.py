@@ -1,9 +1,10 @@
-"""Emails about appointments, sent from the outbox after the change is committed.
+"""Emails about appointments and screening decisions, sent from the outbox after the change
+is committed.
 
-The booking services only write a Notice in their transaction; deliver_notices
-(the send_notices worker) emails it afterwards, outside any request. So a slow
-or broken mail server never holds up or fails a booking, and a failed email is
-tried again instead of lost.
+The booking and screening services only write a Notice in their transaction;
+deliver_notices (the send_notices worker) emails it afterwards, outside any
+request. So a slow or broken mail server never holds up or fails a booking or a
+staff decision, and a failed email is tried again instead of lost.
 """
 
 import datetime
@@ -16,6 +17,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from screening.models import ScreeningDecision
+from screening.notifications import send_decision
 
 from .ics import appointment_calendar
 from .models import Appointment, Notice
@@ -104,7 +108,7 @@ class DeliveryReport:
 
     sent: int = 0
     failed: int = 0  # the mail server refused; tried again later unless given up
-    skipped: int = 0  # superseded by a later notice of the same appointment
+    skipped: int = 0  # superseded by later news of the same appointment or screening
     given_up: int = 0  # of the failed ones, those that reached MAX_ATTEMPTS
 
     @property
@@ -117,6 +121,7 @@ _SENDERS: dict[str, Callable[[int], None]] = {
     Notice.Kind.HELD: send_held_notice,
     Notice.Kind.CANCELLATION: send_cancellation_notice,
     Notice.Kind.RESCHEDULE: send_reschedule_notice,
+    Notice.Kind.DECISION: send_decision,
 }
 
 
@@ -143,9 +148,18 @@ def deliver_notices(
 
 def _superseded(notice: Notice) -> bool:
     """A later notice of the same appointment carries newer news, so the client
-    only needs that one. A cancellation always goes out."""
+    only needs that one. A cancellation always goes out.
+
+    A decision email says what the screening stands at when it is sent, so any
+    later decision on the screening makes it old news: a later approval or
+    decline owes its own email, and a return to review (a therapist stopped the
+    session, with the client there) leaves nothing decided to tell.
+    """
     if notice.kind == Notice.Kind.CANCELLATION:
         return False
+    if notice.kind == Notice.Kind.DECISION:
+        decisions = ScreeningDecision.objects.filter(screening_id=notice.screening_id)
+        return decisions.count() > notice.revision
     return Notice.objects.filter(
         appointment_id=notice.appointment_id, revision__gt=notice.revision
     ).exists()
@@ -162,7 +176,7 @@ def _deliver(notice: Notice, now: datetime.datetime, report: DeliveryReport) -> 
         # A savepoint: should rendering hit a database error, the claim's
         # transaction survives to record the failed attempt.
         with transaction.atomic():
-            _SENDERS[notice.kind](notice.appointment_id)
+            _SENDERS[notice.kind](notice.screening_id or notice.appointment_id)
     except Exception as error:
         _record_failure(notice, error, now, report)
     else:
@@ -181,20 +195,18 @@ def _record_failure(
         notice.given_up_at = now
         report.given_up += 1
         logger.error(
-            "Gave up emailing notice %s (%s, appointment %s) after %s attempts: %s",
+            "Gave up emailing notice %s (%s) after %s attempts: %s",
             notice.pk,
-            notice.kind,
-            notice.appointment_id,
+            notice,
             notice.attempts,
             notice.last_error,
         )
     else:
         notice.next_attempt_at = now + RETRY_DELAYS[notice.attempts - 1]
         logger.warning(
-            "Emailing notice %s (%s, appointment %s) failed, attempt %s of %s: %s",
+            "Emailing notice %s (%s) failed, attempt %s of %s: %s",
             notice.pk,
-            notice.kind,
-            notice.appointment_id,
+            notice,
             notice.attempts,
             MAX_ATTEMPTS,
             notice.last_error,

@@ -1,4 +1,8 @@
-"""Emails about screening decisions: what was decided, never the staff's internal note."""
+"""Emails about screening decisions: what was decided, never the staff's internal note.
+
+The decision services only owe the email (a Notice); the send_notices worker
+calls send_decision afterwards, outside the staff member's request.
+"""
 
 from django.conf import settings
 from django.core.mail import send_mail

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from appointments import services as booking
+from appointments.models import Notice
 from clients.models import Client, User
 
-from . import notifications, rules
+from . import rules
 from .eligibility import current_screening
 from .models import HealthScreening, ScreeningDecision
 
@@ -139,8 +140,19 @@ def _decide(
             "cleared_on_doctors_note",
         ]
     )
-    transaction.on_commit(lambda: notifications.send_decision(screening.pk))
+    _owe_decision_email(screening)
     return screening
+
+
+def _owe_decision_email(screening: HealthScreening) -> None:
+    """Owe the client an email about this decision, in the decision's transaction.
+
+    The send_notices worker emails it once the decision is committed, outside the
+    staff member's request, so a slow or broken mail server neither holds up nor
+    fails the review. Its revision is the number of decisions so far: a later
+    decision makes this email old news, and only the latest goes out.
+    """
+    screening.notices.create(kind=Notice.Kind.DECISION, revision=screening.decisions.count())
 
 
 @transaction.atomic

@@ -224,18 +224,15 @@ def test_a_confirmed_booking_moved_after_a_new_screening_needing_review_is_held(
 # Staff decisions
 
 
-def test_approval_confirms_held_appointments_and_tells_the_client(
-    spa, ana, staff_user, django_capture_on_commit_callbacks
-):
+def test_approval_confirms_held_appointments_and_tells_the_client(spa, ana, staff_user):
     screening = screen(ana, disc_disorder=True)
     held = book(spa, ana)
     deliver_owed_notices()  # the held email
     mail.outbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        approve_screening(
-            screening=screening, by=staff_user, note="Fine", therapist_note="Go gently on L4"
-        )
+    approve_screening(
+        screening=screening, by=staff_user, note="Fine", therapist_note="Go gently on L4"
+    )
     deliver_owed_notices()
 
     held.refresh_from_db()
@@ -255,16 +252,13 @@ def test_approval_confirms_held_appointments_and_tells_the_client(
     assert all("Fine" not in m.body for m in mail.outbox)  # the staff note stays internal
 
 
-def test_decline_cancels_held_appointments_and_needs_a_reason(
-    spa, ana, staff_user, django_capture_on_commit_callbacks
-):
+def test_decline_cancels_held_appointments_and_needs_a_reason(spa, ana, staff_user):
     screening = screen(ana, disc_disorder=True)
     held = book(spa, ana)
 
     with pytest.raises(ScreeningError, match="Say why"):
         decline_screening(screening=screening, by=staff_user, note=" ")
-    with django_capture_on_commit_callbacks(execute=True):
-        decline_screening(screening=screening, by=staff_user, note="Recent flare-up, GP unsure")
+    decline_screening(screening=screening, by=staff_user, note="Recent flare-up, GP unsure")
     deliver_owed_notices()
 
     held.refresh_from_db()

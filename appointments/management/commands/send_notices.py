@@ -1,7 +1,7 @@
-"""Email the notices (confirmations, cancellations, new times) that bookings owe clients.
+"""Email the notices clients are owed: confirmations, cancellations, new times, screening decisions.
 
-The booking services write a Notice in the booking's transaction; this sends
-them. One pass by default (cron, every minute), or a worker with --loop SECONDS
+The booking and screening services write a Notice in the change's transaction;
+this sends them. One pass by default (cron, every minute), or a worker with --loop SECONDS
 that polls until Ctrl-C or SIGTERM. Safe to run several at once: each notice is
 emailed once. Failures are retried on later passes and logged.
 """
@@ -23,7 +23,7 @@ LOOP_BATCH = 20
 
 
 class Command(BaseCommand):
-    help = "Email the notices that appointments owe their clients (each exactly once)."
+    help = "Email the notices owed to clients (appointments, screening decisions), each once."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -141,8 +141,11 @@ class AppointmentAdminForm(forms.ModelForm):
             self.fields["start"].initial = timezone.localtime(self.instance.starts_at)
 
 
-def _notice_line(notice: Notice) -> str:
-    """One email the client is owed, for staff: when it was owed and what became of it."""
+def notice_line(notice: Notice) -> str:
+    """One email the client is owed, for staff: when it was owed and what became of it.
+
+    Also shown on a screening's admin page, for its decision emails.
+    """
 
     def when(moment: datetime.datetime) -> str:
         return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
@@ -198,7 +201,7 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 
     @admin.display(description="emails to the client")
     def notices_summary(self, appointment: Appointment) -> str:
-        lines = [(_notice_line(notice),) for notice in appointment.notices.all()]
+        lines = [(notice_line(notice),) for notice in appointment.notices.all()]
         return format_html_join("", "{}<br>", lines) if lines else "\u2013"
 
     @admin.display(description="pre-session check")

@@ -16,6 +16,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 
+from appointments.admin import notice_line
 from appointments.models import Appointment
 from clients.age import age_on
 from spa_booking.admin_errors import ServiceErrorInFormMixin
@@ -110,6 +111,7 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         "review_note",
         "therapist_note",
         "decision_history",
+        "decision_emails",
     ]
     fieldsets = [
         ("Client", {"fields": ["client_name", "client_age"]}),
@@ -138,6 +140,7 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
                     "review_note",
                     "therapist_note",
                     "decision_history",
+                    "decision_emails",
                 ]
             },
         ),
@@ -263,6 +266,11 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
                 for d in decisions
             ),
         )
+
+    @admin.display(description="emails to the client")
+    def decision_emails(self, screening: HealthScreening) -> str:
+        lines = [(notice_line(notice),) for notice in screening.notices.all()]
+        return format_html_join("", "{}<br>", lines) if lines else "\u2013"
 
     @admin.display(description="appointments")
     def held_appointments_list(self, screening: HealthScreening) -> str:

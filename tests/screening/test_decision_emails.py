@@ -251,6 +251,21 @@ def test_with_a_broken_mail_server_the_review_still_saves_and_is_emailed_later(
     assert [m.subject for m in mail.outbox] == [NOT_CLEARED]
 
 
+# The reviewer's page
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_reviewers_see_whether_and_when_the_decision_was_emailed(waiting, reviewer_http):
+    decide(reviewer_http, waiting, "approve")
+    deliver_owed_notices()
+    url = reverse("admin:screening_healthscreening_change", args=[waiting.pk])
+
+    page = reviewer_http.get(url).content.decode()
+
+    assert "Screening decision of 01 Dec 2026 08:00: sent 01 Dec 2026 08:00" in page
+    assert 'name="notices' not in page  # a record to read, not a form to edit
+
+
 # Two senders at once
 
 

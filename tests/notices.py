@@ -1,10 +1,12 @@
 """The outbox in tests: send what the booking services owe, as the send_notices worker would."""
 
 import smtplib
+import threading
 import time
 
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
+from django.db import connection, connections
 
 from appointments.notifications import DeliveryReport, deliver_notices
 
@@ -33,3 +35,32 @@ class SlowMailServer(LocmemEmailBackend):
     def send_messages(self, messages):
         time.sleep(0.02)
         return super().send_messages(messages)
+
+
+def two_senders_at_once() -> list[DeliveryReport]:
+    """Two send_notices passes started at the same instant, each on its own connection.
+
+    Use with committed data (transaction=True) and SlowMailServer, so that while one
+    sender holds a notice the other reaches for it. Fails the test if a sender crashed.
+    """
+    barrier = threading.Barrier(2)
+    reports: list[DeliveryReport] = []
+    crashes: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            connection.ensure_connection()  # this thread's own connection
+            barrier.wait(timeout=30)
+            reports.append(deliver_notices())
+        except BaseException as error:
+            crashes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert crashes == []
+    return reports

@@ -1,14 +1,13 @@
 """Screening decision emails go through the outbox: owed with the decision, sent afterwards."""
 
 import logging
-import threading
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
 
@@ -23,7 +22,7 @@ from screening.services import (
     return_to_review,
 )
 from tests.factories import ClientFactory, UserFactory
-from tests.notices import deliver_owed_notices
+from tests.notices import deliver_owed_notices, two_senders_at_once
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import screen
 
@@ -277,27 +276,8 @@ def test_two_senders_at_once_send_each_decision_exactly_once(settings):
         approve_screening(screening=screen(client, disc_disorder=True), by=reviewer)
     # Each email takes a moment, so while one sender holds a notice the other reaches for it.
     settings.EMAIL_BACKEND = "tests.notices.SlowMailServer"
-    barrier = threading.Barrier(2)
-    reports: list[DeliveryReport] = []
-    crashes: list[BaseException] = []
+    reports = two_senders_at_once()
 
-    def sender() -> None:
-        try:
-            connection.ensure_connection()  # this thread's own connection
-            barrier.wait(timeout=30)
-            reports.append(deliver_notices())
-        except BaseException as error:
-            crashes.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert crashes == []
     assert sorted(m.to[0] for m in mail.outbox) == sorted(c.user.email for c in clients)
     assert {m.subject for m in mail.outbox} == {CLEARED}
     assert sum(report.sent for report in reports) == len(clients)

@@ -45,7 +45,7 @@ class ReviewForm(forms.ModelForm):
         label="Why (for staff only)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required to decline or to clear on a doctor's note. The client never sees it.",
+        help_text="Required for every decision. The client never sees it.",
     )
     therapist_note_text = forms.CharField(
         label="Note for the therapist",

@@ -160,12 +160,19 @@ def approve_screening(
     *,
     screening: HealthScreening,
     by: User,
-    note: str = "",
+    note: str,
     therapist_note: str = "",
     now: datetime.datetime | None = None,
 ) -> HealthScreening:
-    """Staff clear a screening that needed review; its held appointments are confirmed."""
+    """Staff clear a screening that needed review; its held appointments are confirmed.
+
+    Like every decision, it records why: the reviewer is the one clearing a client
+    the rules did not clear."""
     now = now or timezone.now()
+    if not note.strip():
+        raise ScreeningError(
+            "Say why the screening is approved (for staff; the client does not see it)."
+        )
     fresh = _lock_awaiting_review(screening)
     decided = _decide(
         fresh,

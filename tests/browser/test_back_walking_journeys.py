@@ -289,6 +289,7 @@ def test_a_held_booking_is_confirmed_when_a_reviewer_approves_the_screening(
     expect(admin_page.get_by_text("Dara Disc", exact=True)).to_be_visible()
     expect(admin_page.get_by_text("Disc problem", exact=True)).to_be_visible()
     admin_page.get_by_role("radio", name=re.compile(r"^Approve")).check()
+    admin_page.get_by_label("Why (for staff only)").fill("Physio letter seen")
     admin_page.get_by_role("button", name="Save", exact=True).click()
     expect(admin_page.get_by_text("was changed successfully")).to_be_visible()
     # Decided, it leaves the queue.
@@ -316,6 +317,7 @@ def test_reviewer_can_open_the_screening_they_just_decided_from_the_success_mess
 ):
     open_in_review_queue(admin_page, "reviewer@example.com", waiting_screening)
     admin_page.get_by_role("radio", name=re.compile(r"^Approve")).check()
+    admin_page.get_by_label("Why (for staff only)").fill("Physio letter seen")
     admin_page.get_by_role("button", name="Save", exact=True).click()
     expect(admin_page.get_by_text("was changed successfully")).to_be_visible()
 

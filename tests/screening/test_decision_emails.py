@@ -81,7 +81,7 @@ def test_a_decision_sends_nothing_itself_and_owes_one_decision_email(
     waiting, reviewer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as after_commit:
-        approve_screening(screening=waiting, by=reviewer)
+        approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
 
     assert owed(waiting) == [("decision", 1)]
     assert mail.outbox == []
@@ -105,7 +105,7 @@ def test_a_rolled_back_decision_owes_nothing(waiting, reviewer):
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_delivery_sends_the_decision_once(waiting, reviewer):
-    approve_screening(screening=waiting, by=reviewer)
+    approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
 
     first = deliver_notices()
     second = deliver_notices()
@@ -135,7 +135,7 @@ def test_a_cleared_doctors_note_is_emailed_as_cleared(ana, reviewer):
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_two_decisions_before_delivery_email_only_the_latest(waiting, reviewer):
-    approve_screening(screening=waiting, by=reviewer)
+    approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
     return_to_review(screening=waiting, by=reviewer, reason="Session stopped: new pain")
     decline_screening(screening=waiting, by=reviewer, note="Wait for the GP")
 
@@ -149,7 +149,7 @@ def test_two_decisions_before_delivery_email_only_the_latest(waiting, reviewer):
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_an_approval_sent_back_to_review_before_it_went_out_is_not_emailed(waiting, reviewer):
-    approve_screening(screening=waiting, by=reviewer)
+    approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
     return_to_review(screening=waiting, by=reviewer, reason="Session stopped: new pain")
 
     assert deliver_owed_notices() == DeliveryReport(skipped=1)
@@ -158,7 +158,7 @@ def test_an_approval_sent_back_to_review_before_it_went_out_is_not_emailed(waiti
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_a_sent_decision_is_followed_by_the_next_one(waiting, reviewer):
-    approve_screening(screening=waiting, by=reviewer)
+    approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
     deliver_owed_notices()
     return_to_review(screening=waiting, by=reviewer, reason="Session stopped: new pain")
     decline_screening(screening=waiting, by=reviewer, note="Wait for the GP")
@@ -178,7 +178,7 @@ def test_an_approval_emails_the_decision_and_the_confirmation_of_the_held_bookin
     deliver_owed_notices()  # the held email
     mail.outbox.clear()
 
-    approve_screening(screening=waiting, by=reviewer)
+    approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
 
     assert deliver_owed_notices() == DeliveryReport(sent=2)
     by_subject = {m.subject: m for m in mail.outbox}
@@ -255,7 +255,7 @@ def test_with_a_broken_mail_server_the_review_still_saves_and_is_emailed_later(
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_reviewers_see_whether_and_when_the_decision_was_emailed(waiting, reviewer_http):
-    decide(reviewer_http, waiting, "approve")
+    decide(reviewer_http, waiting, "approve", note="Physio letter seen")
     deliver_owed_notices()
     url = reverse("admin:screening_healthscreening_change", args=[waiting.pk])
 
@@ -273,7 +273,11 @@ def test_two_senders_at_once_send_each_decision_exactly_once(settings):
     reviewer = UserFactory(is_staff=True)
     clients = ClientFactory.create_batch(6)
     for client in clients:
-        approve_screening(screening=screen(client, disc_disorder=True), by=reviewer)
+        approve_screening(
+            screening=screen(client, disc_disorder=True),
+            by=reviewer,
+            note="Spoke to the client; safe",
+        )
     # Each email takes a moment, so while one sender holds a notice the other reaches for it.
     settings.EMAIL_BACKEND = "tests.notices.SlowMailServer"
     reports = two_senders_at_once()
@@ -356,7 +360,7 @@ def test_the_database_accepts_a_decision_notice_about_a_screening(waiting):
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_the_database_refuses_a_second_notice_for_one_decision(waiting, reviewer):
-    approve_screening(screening=waiting, by=reviewer)
+    approve_screening(screening=waiting, by=reviewer, note="Spoke to the client; safe")
     again = Notice(kind="decision", revision=1, screening=waiting)
 
     with pytest.raises(ValidationError) as refused:

@@ -273,7 +273,7 @@ def test_approving_a_stale_screening_is_refused(spa, ana, staff_user):
     screen(ana, disc_disorder=True, other_conditions="Also a sore knee")
 
     with pytest.raises(ScreeningError, match="newer screening"):
-        approve_screening(screening=stale, by=staff_user)
+        approve_screening(screening=stale, by=staff_user, note="Spoke to the client; safe")
     stale.refresh_from_db()
     assert stale.review == HealthScreening.Review.PENDING
 
@@ -282,7 +282,7 @@ def test_only_pending_screenings_can_be_approved(ana, staff_user):
     cleared = screen(ana)
 
     with pytest.raises(ScreeningError, match="not waiting for a review"):
-        approve_screening(screening=cleared, by=staff_user)
+        approve_screening(screening=cleared, by=staff_user, note="Spoke to the client; safe")
 
 
 def test_unreviewed_holds_are_released_once(spa, ana):

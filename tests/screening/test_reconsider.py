@@ -165,7 +165,7 @@ def test_a_new_screening_needing_review_holds_the_appointment_and_emails_held(sp
     assert "Thursday 3 December at 08:00" in email.body
     assert "disc" not in email.body.lower()
 
-    approve_screening(screening=new, by=staff_user)
+    approve_screening(screening=new, by=staff_user, note="Spoke to the client; safe")
 
     assert fresh(appointment).status == Appointment.Status.CONFIRMED
 
@@ -215,8 +215,8 @@ def test_a_held_appointment_is_held_again_on_a_newer_screening_needing_review(sp
     assert appointment.hold_expires_at == later + datetime.timedelta(hours=48)
     assert ["held for a health review" in email.subject for email in emails] == [True]
     with pytest.raises(ScreeningError, match="newer screening"):
-        approve_screening(screening=older, by=staff_user)
-    approve_screening(screening=newer, by=staff_user)
+        approve_screening(screening=older, by=staff_user, note="Spoke to the client; safe")
+    approve_screening(screening=newer, by=staff_user, note="Spoke to the client; safe")
     assert fresh(appointment).status == Appointment.Status.CONFIRMED
 
 

@@ -116,7 +116,13 @@ def test_reviewer_approves_in_the_admin(reviewer_http, reviewer):
         health_unchanged=True,
     )
 
-    response = decide(reviewer_http, screening, "approve", therapist_note="Go gently on L4")
+    response = decide(
+        reviewer_http,
+        screening,
+        "approve",
+        note="Physio letter seen",
+        therapist_note="Go gently on L4",
+    )
 
     assert response.status_code == 302
     screening.refresh_from_db()
@@ -125,6 +131,20 @@ def test_reviewer_approves_in_the_admin(reviewer_http, reviewer):
     assert screening.reviewed_by == reviewer
     assert screening.therapist_note == "Go gently on L4"
     assert held.status == Appointment.Status.CONFIRMED
+
+
+def test_approval_without_a_reason_shows_the_error_and_changes_nothing(reviewer_http):
+    screening = screen(ClientFactory(), disc_disorder=True)
+
+    response = decide(reviewer_http, screening, "approve", note="  ", therapist_note="keep me")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Say why the screening is approved" in html
+    assert "keep me" in html
+    screening.refresh_from_db()
+    assert screening.review == "pending"
+    assert not screening.decisions.exists()
 
 
 def test_decline_without_a_reason_shows_the_error_and_changes_nothing(reviewer_http):
@@ -165,7 +185,7 @@ def test_approving_a_stale_screening_in_the_admin_is_refused(reviewer_http):
     stale = screen(client, disc_disorder=True)
     screen(client, disc_disorder=True)
 
-    response = decide(reviewer_http, stale, "approve")
+    response = decide(reviewer_http, stale, "approve", note="Physio letter seen")
 
     assert response.status_code == 200
     assert "newer screening" in response.content.decode()

@@ -1,6 +1,6 @@
 """Where a booking's time goes: booking form posts in process, timed part by part, profiled.
 
-    .venv/bin/python -m bench.profile_booking [--bookings 100] [--top 30]
+    .venv/bin/python -m bench.profile_booking [--bookings 100] [--top 30] [--save FILE]
 
 Runs against the database the last `make bench` left behind (spa_booking_bench): deletes
 what that run booked over HTTP, then books free times through Django's test client, with no
@@ -27,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=100, help="booking posts timed (100)")
     parser.add_argument("--top", type=int, default=30, help="profile lines printed (30)")
+    parser.add_argument("--save", help="also write the cProfile data here, for pstats")
     options = parser.parse_args()
     os.environ.update(environment())
     # Django's test client calls itself "testserver".
@@ -128,7 +129,8 @@ def main() -> None:
         profile.enable()
         post(browser, path, data)
         profile.disable()
-    profile.dump_stats("/tmp/book.prof")
+    if options.save:
+        profile.dump_stats(options.save)
     print(f"\n== cProfile of {len(forms) - half} more booking POSTs, by cumulative time")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(options.top)
 

@@ -6,12 +6,11 @@ free times of a treatment costs the same handful of queries.
 
 import datetime
 from collections import defaultdict
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from . import availability
@@ -67,7 +66,7 @@ def free_slots(
     now = now or timezone.now()
     window_start, window_end = local_days(first_day, last_day)
     # Appointments can spill over midnight with their buffer; look a day wider.
-    data = _load(
+    loaded = _load(
         treatment_id=treatment.pk,
         therapist_id=therapist_id,
         client_id=client_id,
@@ -75,47 +74,20 @@ def free_slots(
         start=window_start - datetime.timedelta(days=1),
         end=window_end + datetime.timedelta(days=1),
     )
-    if not data["qualified"]:
+    if not loaded.therapists:
         return []
-    needs = data["needs"]
-    therapists = []
-    for t_id, expires_on in data["qualified"]:
-        hours: dict[int, list] = defaultdict(list)
-        for weekday, block_start, block_end in data["hours"].get(t_id, ()):
-            hours[weekday].append((_time(block_start), _time(block_end)))
-        therapists.append(
-            TherapistSchedule(
-                therapist_id=t_id,
-                weekly_hours=hours,
-                time_off=_intervals(data["time_off"].get(t_id, ())),
-                busy=_intervals(data["therapist_busy"].get(t_id, ())),
-                qualified=True,
-                qualified_until=_date(expires_on),
-            )
-        )
-    rooms = [
-        RoomSchedule(
-            room_id=r_id,
-            equipment=frozenset(equipment),
-            busy=_intervals(data["room_busy"].get(r_id, ())),
-            demand=room_demand(frozenset(equipment), needs, treatment.pk),
-        )
-        for r_id, equipment in data["rooms"]
-    ]
     return availability.free_slots(
         treatment=availability.TreatmentSpec(
-            duration=treatment.duration,
-            buffer=treatment.buffer,
-            equipment=frozenset(data["equipment"]),
+            duration=treatment.duration, buffer=treatment.buffer, equipment=loaded.equipment
         ),
         first_day=first_day,
         last_day=last_day,
-        therapists=therapists,
-        rooms=rooms,
+        therapists=loaded.therapists,
+        rooms=loaded.rooms,
         now=now,
         tz=spa_time_zone(),
         policy=booking_policy(by_staff=by_staff),
-        client_busy=_intervals(data["client_busy"]),
+        client_busy=loaded.client_busy,
     )
 
 
@@ -179,6 +151,13 @@ SELECT
 """
 
 
+class _Loaded(NamedTuple):
+    therapists: list[TherapistSchedule]
+    rooms: list[RoomSchedule]
+    equipment: frozenset[int]  # what the treatment needs
+    client_busy: list[Interval]
+
+
 def _load(
     *,
     treatment_id: int,
@@ -187,7 +166,7 @@ def _load(
     ignore_appointment_id: int | None,
     start: datetime.datetime,
     end: datetime.datetime,
-) -> dict:
+) -> _Loaded:
     with connection.cursor() as cursor:
         cursor.execute(
             _SCHEDULE_SQL,
@@ -203,54 +182,52 @@ def _load(
         qualified, hours, time_off, rooms, equipment, needs, busy = (
             value or [] for value in cursor.fetchone()
         )
-    by_therapist: dict[int, list] = defaultdict(list)
-    for t_id, *block in hours:
-        by_therapist[t_id].append(block)
-    absences: dict[int, list] = defaultdict(list)
+    weekly_hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for t_id, weekday, block_start, block_end in hours:
+        weekly_hours[t_id][weekday].append(
+            (datetime.time.fromisoformat(block_start), datetime.time.fromisoformat(block_end))
+        )
+    absences: dict[int, list[Interval]] = defaultdict(list)
     for t_id, *span in time_off:
-        absences[t_id].append(span)
-    therapist_busy: dict[int, list] = defaultdict(list)
-    room_busy: dict[int, list] = defaultdict(list)
+        absences[t_id].append(_interval(*span))
+    therapist_busy: dict[int, list[Interval]] = defaultdict(list)
+    room_busy: dict[int, list[Interval]] = defaultdict(list)
     client_busy = []
     for t_id, r_id, c_id, *span in busy:
-        therapist_busy[t_id].append(span)
-        room_busy[r_id].append(span)
+        interval = _interval(*span)
+        therapist_busy[t_id].append(interval)
+        room_busy[r_id].append(interval)
         if c_id == client_id:
-            client_busy.append(span)
-    return {
-        "qualified": qualified,
-        "hours": by_therapist,
-        "time_off": absences,
-        "rooms": rooms,
-        "equipment": equipment,
-        "needs": {t_id: frozenset(ids) for t_id, ids in needs},
-        "therapist_busy": therapist_busy,
-        "room_busy": room_busy,
-        "client_busy": client_busy,
-    }
-
-
-def _intervals(spans) -> list[Interval]:
-    return [
-        Interval(datetime.datetime.fromisoformat(a), datetime.datetime.fromisoformat(b))
-        for a, b in spans
-    ]
-
-
-def _time(value: str) -> datetime.time:
-    return datetime.time.fromisoformat(value)
-
-
-def _date(value: str | None) -> datetime.date | None:
-    return datetime.date.fromisoformat(value) if value else None
-
-
-def equipment_needs() -> dict[int, frozenset[int]]:
-    """The equipment each bookable treatment needs (one query)."""
-    rows = Treatment.objects.active().annotate(
-        equipment_ids=ArrayAgg("equipment__id", filter=Q(equipment__isnull=False), default=[])
+            client_busy.append(interval)
+    needed_by = {t_id: frozenset(ids) for t_id, ids in needs}
+    return _Loaded(
+        therapists=[
+            TherapistSchedule(
+                therapist_id=t_id,
+                weekly_hours=weekly_hours[t_id],
+                time_off=absences[t_id],
+                busy=therapist_busy[t_id],
+                qualified=True,
+                qualified_until=datetime.date.fromisoformat(expires_on) if expires_on else None,
+            )
+            for t_id, expires_on in qualified
+        ],
+        rooms=[
+            RoomSchedule(
+                room_id=r_id,
+                equipment=frozenset(room_equipment),
+                busy=room_busy[r_id],
+                demand=room_demand(frozenset(room_equipment), needed_by, treatment_id),
+            )
+            for r_id, room_equipment in rooms
+        ],
+        equipment=frozenset(equipment),
+        client_busy=client_busy,
     )
-    return {pk: frozenset(ids) for pk, ids in rows.values_list("pk", "equipment_ids")}
+
+
+def _interval(start: str, end: str) -> Interval:
+    return Interval(datetime.datetime.fromisoformat(start), datetime.datetime.fromisoformat(end))
 
 
 def room_demand(room_equipment: frozenset[int], needs: dict, treatment_id: int) -> int:

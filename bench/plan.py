@@ -8,6 +8,8 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q
 from django.test import Client as TestClient
 from django.utils import timezone
 
@@ -103,7 +105,7 @@ def plan_bookings(
         (room.pk, frozenset(item.pk for item in room.equipment.all()))
         for room in Room.objects.in_service().prefetch_related("equipment")
     ]
-    needs = schedule.equipment_needs()
+    needs = _equipment_needs()
     # Each treatment's rooms in the order the booking service prefers them.
     rooms_for = {
         t.pk: sorted(
@@ -172,3 +174,11 @@ def log_in(plan: list[Booking]) -> None:
             )
             sessions[booking.client_id] = browser.cookies[settings.SESSION_COOKIE_NAME].value
         booking.session = sessions[booking.client_id]
+
+
+def _equipment_needs() -> dict[int, frozenset[int]]:
+    """The equipment each bookable treatment needs, as the schedule query reads it."""
+    rows = Treatment.objects.active().annotate(
+        equipment_ids=ArrayAgg("equipment__id", filter=Q(equipment__isnull=False), default=[])
+    )
+    return {pk: frozenset(ids) for pk, ids in rows.values_list("pk", "equipment_ids")}

@@ -238,6 +238,10 @@ class TsTzRange(models.Func):
     output_field = DateTimeRangeField()
 
 
+# Named here because booking tells this refusal apart: another room may still be free.
+ROOM_OVERLAP = "appointments_appointment_no_room_overlap"
+
+
 def _no_overlap(field: str, name: str, message: str) -> ExclusionConstraint:
     """Two appointments that are not cancelled never block the same time of `field`.
 
@@ -377,7 +381,7 @@ class Appointment(models.Model):
             ),
             _no_overlap(
                 "room",
-                "appointments_appointment_no_room_overlap",
+                ROOM_OVERLAP,
                 "The room is already taken at that time.",
             ),
             _no_overlap(

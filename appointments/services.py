@@ -26,7 +26,7 @@ from screening.models import HealthScreening
 
 from . import schedule
 from .availability import Slot
-from .models import Appointment, Therapist, Treatment
+from .models import ROOM_OVERLAP, Appointment, Notice, Therapist, Treatment
 
 TAKEN = "Sorry, that time was just taken."
 BUSY = (
@@ -42,9 +42,6 @@ class BookingError(Exception):
         super().__init__(message)
         self.message = message
         self.alternatives = alternatives or []
-
-
-ROOM_OVERLAP = "appointments_appointment_no_room_overlap"
 
 
 class _TimeTaken(Exception):
@@ -409,12 +406,17 @@ def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
 
 
 def _owe_notice(appointment: Appointment, kind: str) -> None:
-    """Owe the client an email about this change (kind: a Notice.Kind), in this transaction.
+    """Owe the client an email about this change, in this transaction.
+
+    A held appointment is not booked yet, so whatever the change, the client is
+    told it waits for the review (the held email gives its time).
 
     The send_notices worker emails it once the change is committed, outside the
     request: a rolled-back change owes nothing, and a slow or broken mail server
     neither holds up nor fails a booking.
     """
+    if appointment.status == Appointment.Status.PENDING_REVIEW:
+        kind = Notice.Kind.HELD
     appointment.notices.create(kind=kind, revision=appointment.revision)
 
 
@@ -539,15 +541,8 @@ def _book(
         created_at=now,
         updated_at=now,
     )
-    _owe_notice(appointment, _booked_or_held(appointment))
+    _owe_notice(appointment, Notice.Kind.CONFIRMATION)
     return appointment
-
-
-def _booked_or_held(appointment: Appointment) -> str:
-    """A held appointment is not booked yet: the client is told it waits for the review."""
-    if appointment.status == Appointment.Status.PENDING_REVIEW:
-        return "held"
-    return "confirmation"
 
 
 def online_change_deadline(appointment: Appointment) -> datetime.datetime:
@@ -597,7 +592,7 @@ def cancel_appointment(
     locked.save(
         update_fields=["status", "cancelled_at", "cancellation_reason", "revision", "updated_at"]
     )
-    _owe_notice(locked, "cancellation")
+    _owe_notice(locked, Notice.Kind.CANCELLATION)
     return locked
 
 
@@ -708,10 +703,7 @@ def _reschedule(
             "reminder_sent_at",
         ]
     )
-    # Moved into a hold: the held email gives the new time and says it waits for review.
-    _owe_notice(
-        locked, "held" if locked.status == Appointment.Status.PENDING_REVIEW else "reschedule"
-    )
+    _owe_notice(locked, Notice.Kind.RESCHEDULE)
     return locked
 
 
@@ -735,7 +727,7 @@ def confirm_held_appointments(
         appointment.revision += 1
         appointment.updated_at = now
         appointment.save(update_fields=["status", "hold_expires_at", "revision", "updated_at"])
-        _owe_notice(appointment, "confirmation")
+        _owe_notice(appointment, Notice.Kind.CONFIRMATION)
     return held
 
 
@@ -889,6 +881,6 @@ def reconsider_back_walking(
                     "updated_at",
                 ]
             )
-            _owe_notice(appointment, _booked_or_held(appointment))
+            _owe_notice(appointment, Notice.Kind.CONFIRMATION)
         judged.append(Reconsidered(appointment, change))
     return sorted(judged, key=lambda reconsidered: reconsidered.appointment.starts_at)

@@ -155,6 +155,31 @@ def _owe_decision_email(screening: HealthScreening) -> None:
     screening.notices.create(kind=Notice.Kind.DECISION, revision=screening.decisions.count())
 
 
+def _review(
+    screening: HealthScreening,
+    *,
+    review: str,
+    by: User,
+    note: str,
+    therapist_note: str,
+    now: datetime.datetime,
+) -> HealthScreening:
+    """Approve or decline a screening that waits for review; the reviewer says why."""
+    if not note.strip():
+        verb = "approved" if review == HealthScreening.Review.APPROVED else "declined"
+        raise ScreeningError(
+            f"Say why the screening is {verb} (for staff; the client does not see it)."
+        )
+    return _decide(
+        _lock_awaiting_review(screening),
+        review=review,
+        by=by,
+        note=note,
+        therapist_note=therapist_note,
+        now=now,
+    )
+
+
 @transaction.atomic
 def approve_screening(
     *,
@@ -169,13 +194,8 @@ def approve_screening(
     Like every decision, it records why: the reviewer is the one clearing a client
     the rules did not clear."""
     now = now or timezone.now()
-    if not note.strip():
-        raise ScreeningError(
-            "Say why the screening is approved (for staff; the client does not see it)."
-        )
-    fresh = _lock_awaiting_review(screening)
-    decided = _decide(
-        fresh,
+    decided = _review(
+        screening,
         review=HealthScreening.Review.APPROVED,
         by=by,
         note=note,
@@ -197,13 +217,8 @@ def decline_screening(
 ) -> HealthScreening:
     """Staff decline a screening that needed review; its held appointments are cancelled."""
     now = now or timezone.now()
-    if not note.strip():
-        raise ScreeningError(
-            "Say why the screening is declined (for staff; the client does not see it)."
-        )
-    fresh = _lock_awaiting_review(screening)
-    decided = _decide(
-        fresh,
+    decided = _review(
+        screening,
         review=HealthScreening.Review.DECLINED,
         by=by,
         note=note,

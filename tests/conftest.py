@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 
 from tests.factories import PASSWORD, ClientFactory, UserFactory
@@ -32,3 +33,18 @@ def staff_http(staff_user) -> HttpClient:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def reviewer(db):
+    """Staff in the "Screening reviewers" group, who decide screenings in the admin."""
+    user = UserFactory(email="reviewer@example.com", is_staff=True)
+    user.groups.add(Group.objects.get(name="Screening reviewers"))
+    return user
+
+
+@pytest.fixture
+def reviewer_http(reviewer) -> HttpClient:
+    http = HttpClient()
+    http.force_login(reviewer)
+    return http

@@ -1,5 +1,7 @@
 """Health screenings for tests, submitted through the real service."""
 
+from django.urls import reverse
+
 from clients.models import Client
 from screening import rules
 from screening.models import HealthScreening
@@ -42,3 +44,18 @@ def form_data(client: Client, **overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def review_url(screening: HealthScreening) -> str:
+    """The screening's admin page, where reviewers decide."""
+    return reverse("admin:screening_healthscreening_change", args=[screening.pk])
+
+
+def decide(
+    http, screening: HealthScreening, decision: str, note: str = "", therapist_note: str = ""
+):
+    """Post a reviewer's decision on the screening's admin page."""
+    return http.post(
+        review_url(screening),
+        {"decision": decision, "note": note, "therapist_note_text": therapist_note},
+    )

@@ -4,11 +4,9 @@ import logging
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from appointments.models import Appointment, Notice
@@ -24,7 +22,7 @@ from screening.services import (
 from tests.factories import ClientFactory, UserFactory
 from tests.notices import deliver_owed_notices, two_senders_at_once
 from tests.scheduling import NOW, TOMORROW, at, open_spa
-from tests.screenings import screen
+from tests.screenings import decide, screen
 
 BROKEN = "tests.notices.BrokenMailServer"
 CLEARED = "Your health screening is cleared for back-walking"
@@ -46,27 +44,6 @@ def ana(db):
 def waiting(ana) -> HealthScreening:
     """Ana's screening, waiting for a staff review."""
     return screen(ana, disc_disorder=True)
-
-
-@pytest.fixture
-def reviewer(db):
-    user = UserFactory(email="reviewer@example.com", is_staff=True)
-    user.groups.add(Group.objects.get(name="Screening reviewers"))
-    return user
-
-
-@pytest.fixture
-def reviewer_http(reviewer) -> HttpClient:
-    http = HttpClient()
-    http.force_login(reviewer)
-    return http
-
-
-def decide(http, screening, decision, note="", therapist_note=""):
-    return http.post(
-        reverse("admin:screening_healthscreening_change", args=[screening.pk]),
-        {"decision": decision, "note": note, "therapist_note_text": therapist_note},
-    )
 
 
 def owed(screening: HealthScreening) -> list[tuple[str, int]]:

@@ -15,7 +15,7 @@ from appointments.visits import record_pre_session_check
 from screening.models import HealthScreening, ScreeningDecision
 from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import NOW, at, open_spa
-from tests.screenings import screen
+from tests.screenings import decide, review_url, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -29,28 +29,10 @@ def frozen_clock():
 
 
 @pytest.fixture
-def reviewer():
-    user = UserFactory(email="reviewer@example.com", is_staff=True)
-    user.groups.add(Group.objects.get(name="Screening reviewers"))
-    return user
-
-
-@pytest.fixture
-def reviewer_http(reviewer) -> HttpClient:
-    http = HttpClient()
-    http.force_login(reviewer)
-    return http
-
-
-@pytest.fixture
 def other_staff_http() -> HttpClient:
     http = HttpClient()
     http.force_login(UserFactory(email="desk@example.com", is_staff=True))
     return http
-
-
-def change_url(screening) -> str:
-    return reverse("admin:screening_healthscreening_change", args=[screening.pk])
 
 
 def test_reviewers_group_holds_exactly_the_review_permission():
@@ -86,7 +68,7 @@ def test_review_page_shows_age_reasons_answers_and_held_appointments(reviewer_ht
         health_unchanged=True,
     )
 
-    response = reviewer_http.get(change_url(screening))
+    response = reviewer_http.get(review_url(screening))
 
     html = response.content.decode()
     assert "Hana Held" in html
@@ -96,13 +78,6 @@ def test_review_page_shows_age_reasons_answers_and_held_appointments(reviewer_ht
     assert "Left hip" in html
     assert "Ashiatsu" in html and "Waiting for health review" in html
     assert "no-store" in response.headers["Cache-Control"]
-
-
-def decide(http, screening, decision, note="", therapist_note=""):
-    return http.post(
-        change_url(screening),
-        {"decision": decision, "note": note, "therapist_note_text": therapist_note},
-    )
 
 
 def test_reviewer_approves_in_the_admin(reviewer_http, reviewer):
@@ -197,7 +172,7 @@ def test_a_decision_that_is_not_offered_changes_nothing(reviewer_http):
     cleared = screen(ClientFactory())  # nothing to decide: no decision inputs at all
     waiting = screen(ClientFactory(), disc_disorder=True)
 
-    page = reviewer_http.get(change_url(cleared)).content.decode()
+    page = reviewer_http.get(review_url(cleared)).content.decode()
     decide(reviewer_http, cleared, "approve")
     response = decide(reviewer_http, waiting, "doctors_note", note="forged")
 
@@ -224,7 +199,7 @@ def test_other_staff_see_no_screenings_and_no_answers(other_staff_http):
     screening = screen(ClientFactory(), pregnant=True)
 
     assert other_staff_http.get(QUEUE).status_code == 403
-    assert other_staff_http.get(change_url(screening)).status_code == 403
+    assert other_staff_http.get(review_url(screening)).status_code == 403
     assert decide(other_staff_http, screening, "doctors_note", note="x").status_code == 403
     index = other_staff_http.get(reverse("admin:index")).content.decode()
     assert "screening" not in index.lower()
@@ -285,5 +260,5 @@ def test_every_decision_is_kept_with_who_when_and_why(reviewer_http, reviewer):
         ("declined", "Wait for the GP"),
     ]
     assert [d.decided_by for d in decisions] == [reviewer, spa.therapist.user, reviewer]
-    page = reviewer_http.get(change_url(screening)).content.decode()
+    page = reviewer_http.get(review_url(screening)).content.decode()
     assert "Sent back to review" in page and "Physio letter seen" in page

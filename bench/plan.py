@@ -16,6 +16,7 @@ from django.utils import timezone
 from appointments import schedule
 from appointments.forms import format_start
 from appointments.models import Appointment, Room, Treatment
+from clients.backends import BACKEND
 from clients.models import Client
 
 from .seed import Diary
@@ -169,9 +170,7 @@ def log_in(plan: list[Booking]) -> None:
     for booking in plan:
         if booking.client_id not in sessions:
             browser = TestClient()
-            browser.force_login(
-                users[booking.client_id], backend="clients.backends.ClientAwareBackend"
-            )
+            browser.force_login(users[booking.client_id], backend=BACKEND)
             sessions[booking.client_id] = browser.cookies[settings.SESSION_COOKIE_NAME].value
         booking.session = sessions[booking.client_id]
 

@@ -43,6 +43,7 @@ def main() -> None:
 
     from appointments import availability, schedule, services
     from appointments.models import Appointment, Treatment
+    from clients.backends import BACKEND
     from clients.models import Client
 
     from .plan import plan_bookings, post_form
@@ -59,11 +60,10 @@ def main() -> None:
         treatments=treatments, clients=clients, count=2 * (options.bookings + warmup), seed=11
     )
     users = {client.pk: client.user for client in clients}
-    backend = "clients.backends.ClientAwareBackend"
     forms = []
     for booking in plan:
         browser = Browser()
-        browser.force_login(users[booking.client_id], backend=backend)
+        browser.force_login(users[booking.client_id], backend=BACKEND)
         page = browser.get(f"{booking.path}?{booking.query}")
         forms.append((browser, booking.path, post_form(page.content)))
     half = len(forms) // 2

@@ -14,3 +14,13 @@ def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
 
 def is_adult_on(date_of_birth: datetime.date, day: datetime.date) -> bool:
     return age_on(date_of_birth, day) >= ADULT_AGE
+
+
+def first_adult_day(date_of_birth: datetime.date) -> datetime.date:
+    """The 18th birthday: the first day `is_adult_on` is true (1 March for someone born on
+    29 February when that year has no 29 February)."""
+    year = date_of_birth.year + ADULT_AGE
+    try:
+        return date_of_birth.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return datetime.date(year, 3, 1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from clients.age import first_adult_day
 from clients.models import Client
 
 from .models import HealthScreening
@@ -87,3 +88,48 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             "this time for you and email you as soon as it is decided.",
         )
     return Verdict(allowed=True, screening=screening)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Where a client stands for back-walking before they pick a time."""
+
+    bookable: bool  # may book some day online now
+    # The first day they can have: None when nothing limits the days (or, when not bookable,
+    # when there is no such day online).
+    first_day: datetime.date | None
+    message: str  # for the client; "" when nothing stands in the way
+
+
+def back_walking_outlook(*, client: Client, today: datetime.date) -> Outlook:
+    """What the age check and the current screening already say, before a time is picked.
+
+    It only explains and hides days early: the booking services judge every booking again.
+    Costs at most one query (the current screening).
+    """
+    adult_from = first_adult_day(client.date_of_birth)
+    if adult_from > today:
+        # 18 on the day of booking too (they consent then), so not even for a later day.
+        return Outlook(
+            bookable=False,
+            first_day=adult_from,
+            message=f"You can book back-walking from {adult_from:%-d %B %Y}, your 18th "
+            "birthday. Until then you are welcome to book our other treatments.",
+        )
+    screening = current_screening(client)
+    if screening is None:
+        return Outlook(bookable=True, first_day=None, message="")  # asked at the confirm step
+    day = max(today, screening.eligible_from or today)
+    verdict = screening_verdict(screening=screening, day=day)
+    if verdict.new_screening_helps:
+        return Outlook(bookable=True, first_day=None, message="")  # asked at the confirm step
+    if not verdict.allowed:
+        return Outlook(bookable=False, first_day=None, message=verdict.message)
+    if day > today:
+        return Outlook(
+            bookable=True,
+            first_day=day,
+            message="After your recent injury or surgery you can book back-walking from "
+            f"{day:%A %-d %B %Y}.",
+        )
+    return Outlook(bookable=True, first_day=None, message="")

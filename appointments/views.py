@@ -11,7 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from clients.models import Client
-from screening.eligibility import Verdict, back_walking_verdict, current_screening
+from screening.eligibility import (
+    Outlook,
+    Verdict,
+    back_walking_outlook,
+    back_walking_verdict,
+    current_screening,
+)
 
 from . import schedule, services
 from .availability import Slot
@@ -50,28 +56,47 @@ def _times(slots: list[Slot]) -> list[dict]:
 def _calendar(
     slots: list[Slot], first: datetime.date, bookable: tuple[datetime.date, datetime.date]
 ) -> list[list[dict]]:
+    """Four weeks from `first`; only days inside `bookable` (inclusive) offer their times."""
     free = schedule.days_with_free_slots(slots)
     weeks = []
     for week in range(CALENDAR_WEEKS):
         days = []
         for offset in range(7):
             day = first + datetime.timedelta(days=week * 7 + offset)
+            open_day = bookable[0] <= day <= bookable[1]
             days.append(
                 {
                     "date": day,
-                    "free": free.get(day, 0),
-                    "bookable": bookable[0] <= day <= bookable[1],
+                    "free": free.get(day, 0) if open_day else 0,
+                    "bookable": open_day,
                 }
             )
         weeks.append(days)
     return weeks
 
 
-def _back_walking_refusal(request: HttpRequest, treatment: Treatment) -> str | None:
-    client = Client.objects.of(request.user)
-    if client is None:
+def _back_walking_outlook(
+    client: Client | None, treatment: Treatment, today: datetime.date
+) -> Outlook | None:
+    """What a client's age and screening already say about this treatment (None: nothing,
+    for guests, staff and other treatments). It explains and hides days early; the booking
+    services still judge every booking."""
+    if client is None or not treatment.is_back_walking:
         return None
-    return services.back_walking_refusal(client=client, treatment=treatment)
+    return back_walking_outlook(client=client, today=today)
+
+
+def _open_days(
+    outlook: Outlook | None, bookable: tuple[datetime.date, datetime.date]
+) -> tuple[datetime.date, datetime.date] | None:
+    """The days this client may pick (inclusive); None when the outlook rules out every day."""
+    if outlook is None:
+        return bookable
+    if not outlook.bookable:
+        return None
+    if outlook.first_day is None:
+        return bookable
+    return max(bookable[0], outlook.first_day), bookable[1]
 
 
 def treatment_list(request: HttpRequest) -> HttpResponse:
@@ -87,21 +112,25 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
     bookable = schedule.bookable_days()
     today = timezone.localdate()
-    requested = _parse_day(request.GET.get("from"), today)
+    outlook = _back_walking_outlook(Client.objects.of(request.user), treatment, today)
+    open_days = _open_days(outlook, bookable)
+    # Someone who can book only from a later day sees that day's weeks first.
+    waits_until = outlook.first_day if outlook and outlook.bookable else None
+    requested = _parse_day(request.GET.get("from"), waits_until or today)
     requested = min(max(requested, today), bookable[1])
     first = requested - datetime.timedelta(days=requested.weekday())
     last = first + datetime.timedelta(weeks=CALENDAR_WEEKS) - datetime.timedelta(days=1)
     therapist = _therapist_filter(request)
-    refusal = _back_walking_refusal(request, treatment)
+    shown = (max(first, open_days[0]), min(last, open_days[1])) if open_days else None
     slots = (
-        []
-        if refusal
-        else schedule.free_slots(
+        schedule.free_slots(
             treatment=treatment,
-            first_day=max(first, bookable[0]),
-            last_day=min(last, bookable[1]),
+            first_day=shown[0],
+            last_day=shown[1],
             therapist_id=therapist.pk if therapist else None,
         )
+        if shown and shown[0] <= shown[1]
+        else []
     )
     previous_first = first - datetime.timedelta(weeks=CALENDAR_WEEKS)
     next_first = last + datetime.timedelta(days=1)
@@ -112,10 +141,10 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "treatment": treatment,
             "therapists": treatment.therapists.active(),
             "therapist": therapist,
-            "weeks": _calendar(slots, first, bookable),
+            "weeks": _calendar(slots, first, open_days) if open_days else [],
             "previous_first": previous_first if first > today else None,
             "next_first": next_first if next_first <= bookable[1] else None,
-            "refusal": refusal,
+            "outlook": outlook,
         },
     )
 
@@ -125,20 +154,22 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
     treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
     date = day
     therapist = _therapist_filter(request)
-    refusal = _back_walking_refusal(request, treatment)
     client = Client.objects.of(request.user)
+    outlook = _back_walking_outlook(client, treatment, timezone.localdate())
     bookable = schedule.bookable_days()
+    open_days = _open_days(outlook, bookable)
     slots = (
-        []
-        if refusal or not bookable[0] <= date <= bookable[1]
-        else schedule.free_slots(
+        schedule.free_slots(
             treatment=treatment,
             first_day=date,
             last_day=date,
             therapist_id=therapist.pk if therapist else None,
             client_id=client.pk if client else None,
         )
+        if open_days and open_days[0] <= date <= open_days[1]
+        else []
     )
+    earliest = open_days[0] if open_days else bookable[0]
     return render(
         request,
         "appointments/day_times.html",
@@ -148,8 +179,8 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
             "therapist": therapist,
             "therapists": treatment.therapists.active(),
             "times": _times(slots),
-            "refusal": refusal,
-            "previous_day": date - datetime.timedelta(days=1) if date > bookable[0] else None,
+            "outlook": outlook,
+            "previous_day": date - datetime.timedelta(days=1) if date > earliest else None,
             "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
         },
     )

@@ -224,7 +224,8 @@ def test_under_18_is_told_kindly_on_back_walking_pages(client):
     page = client.get(reverse("appointments:treatment", args=[spa.treatment.slug])).content
     response = client.post(book_url(spa, None), booking_post(at(TOMORROW, 10)))
 
-    assert "only for adults aged 18 and over" in page.decode()
+    # The page says from when, before a time is picked; the confirm step still refuses.
+    assert "You can book back-walking from 5 May 2028, your 18th birthday." in page.decode()
     assert "only for adults aged 18 and over" in response.content.decode()
     assert not Appointment.objects.exists()
 

@@ -8,7 +8,7 @@ from django.utils.html import format_html_join
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
-from . import services
+from . import holds, services
 from .models import (
     Appointment,
     Equipment,
@@ -45,6 +45,21 @@ class TreatmentAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["equipment"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_back_walking" in form.changed_data and obj.is_back_walking:
+            # The gate now applies to everyone booked for it: judged again in this
+            # transaction (the admin saves in one), and the front desk is flagged.
+            judged = holds.rejudge_treatment(treatment=obj)
+            changed = [r for r in judged if r.change != holds.Change.KEPT]
+            if changed:
+                self.message_user(
+                    request,
+                    f"{len(changed)} upcoming appointment(s) of {obj} were held or cancelled by "
+                    "the back-walking gate; they are flagged for a call.",
+                    messages.WARNING,
+                )
 
 
 @admin.register(Room)

@@ -115,6 +115,17 @@ def _lock_people(
     return row[0] if row else None
 
 
+def lock_client(client_id: int) -> None:
+    """Lock the client's row until the transaction ends.
+
+    Every change that feeds the back-walking gate (booking, moving, a new screening,
+    a staff decision, a therapist's stop, a date of birth correction) holds it, so
+    the gate's inputs and the appointments judged on them change one at a time.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM clients_client WHERE id = %s FOR NO KEY UPDATE", [client_id])
+
+
 def _lock_room(room_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM appointments_room WHERE id = %s FOR NO KEY UPDATE", [room_id])
@@ -705,182 +716,3 @@ def _reschedule(
     )
     _owe_notice(locked, Notice.Kind.RESCHEDULE)
     return locked
-
-
-# Holds: back-walking appointments waiting for a staff review of the screening.
-
-
-@transaction.atomic
-def confirm_held_appointments(
-    *, screening: HealthScreening, now: datetime.datetime | None = None
-) -> list[Appointment]:
-    """Staff approved the screening: its held appointments that are still ahead are confirmed."""
-    now = now or timezone.now()
-    held = list(
-        Appointment.objects.select_for_update()
-        .filter(screening=screening, status=Appointment.Status.PENDING_REVIEW, starts_at__gt=now)
-        .order_by("starts_at")
-    )
-    for appointment in held:
-        appointment.status = Appointment.Status.CONFIRMED
-        appointment.hold_expires_at = None
-        appointment.revision += 1
-        appointment.updated_at = now
-        appointment.save(update_fields=["status", "hold_expires_at", "revision", "updated_at"])
-        _owe_notice(appointment, Notice.Kind.CONFIRMATION)
-    return held
-
-
-def release_held_appointments(
-    *, screening: HealthScreening, reason: str, now: datetime.datetime | None = None
-) -> list[Appointment]:
-    """Staff declined the screening: its held appointments are cancelled."""
-    held = Appointment.objects.filter(screening=screening, status=Appointment.Status.PENDING_REVIEW)
-    return [
-        cancel_appointment(appointment=appointment, reason=reason, by_staff=True, now=now)
-        for appointment in held
-    ]
-
-
-def release_expired_holds(*, now: datetime.datetime | None = None) -> int:
-    """Cancel held appointments that nobody reviewed in time. Safe to run often."""
-    now = now or timezone.now()
-    released = 0
-    expired = Appointment.objects.filter(
-        status=Appointment.Status.PENDING_REVIEW, hold_expires_at__lte=now
-    ).values_list("pk", flat=True)
-    for appointment_id in list(expired):
-        with transaction.atomic():
-            appointment = (
-                Appointment.objects.select_for_update(skip_locked=True)
-                .filter(
-                    pk=appointment_id,
-                    status=Appointment.Status.PENDING_REVIEW,
-                    hold_expires_at__lte=now,
-                )
-                .first()
-            )
-            if appointment is None:
-                continue  # decided, or being released by another run
-            cancel_appointment(
-                appointment=appointment,
-                reason="The health review was not completed in time.",
-                by_staff=True,
-                now=now,
-            )
-            released += 1
-    return released
-
-
-# A new health screening: the client's upcoming back-walking appointments are judged again.
-
-
-class Change(enum.StrEnum):
-    """What a new screening did to one upcoming back-walking appointment."""
-
-    KEPT = "kept"  # stays as it was (confirmed), now on the new screening
-    CONFIRMED = "confirmed"  # was held for a review, is now cleared
-    HELD = "held"  # waits for staff to review the new screening
-    CANCELLED = "cancelled"  # by the spa: not allowed that day, or no time left for a review
-
-
-@dataclass(frozen=True)
-class Reconsidered:
-    """One appointment judged again on a new screening: as it is now, and what changed."""
-
-    appointment: Appointment
-    change: Change
-
-
-def _cancelled_by_new_screening(*, day: datetime.date, no_time_for_review: bool) -> str:
-    """The cancellation reason the client reads: what happened and what to do, no health details."""
-    phone = settings.SPA_PHONE
-    if no_time_for_review:
-        return (
-            "Our staff need to review your new health screening before back-walking, and there "
-            f"is not enough time for that before your appointment on {day:%A %-d %B}. Please call "
-            f"us on {phone} to change to another treatment or another day."
-        )
-    return (
-        f"Your new health screening means back-walking cannot go ahead on {day:%A %-d %B}. "
-        f"Please call us on {phone} to change to another treatment."
-    )
-
-
-@transaction.atomic
-def reconsider_back_walking(
-    *, client: Client, screening: HealthScreening, now: datetime.datetime | None = None
-) -> list[Reconsidered]:
-    """Judge the client's upcoming back-walking appointments again on their new screening.
-
-    The gate a booking passed must still hold on the day, and the latest screening
-    is the one that counts. So each confirmed or held back-walking appointment still
-    ahead gets the booking's verdict on `screening`: cleared, it stays (or becomes)
-    confirmed; needing review, it is held for it; not allowed that day, or too close
-    to the start for a review, the spa cancels it. Held and cancelled ones need a call
-    from the front desk (needs_follow_up). Returns every appointment judged, by start.
-    """
-    now = now or timezone.now()
-    if screening.client_id != client.pk:
-        raise ValueError("The screening must be the client's own.")
-    # The booking services lock therapist, client, appointment, in that order; this
-    # takes no therapist, so the client first and then the appointments by id keeps it.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM clients_client WHERE id = %s FOR NO KEY UPDATE", [client.pk])
-    appointments = (
-        Appointment.objects.select_for_update(of=("self",))
-        .filter(
-            client=client,
-            treatment__is_back_walking=True,
-            starts_at__gt=now,
-            status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
-        )
-        .order_by("pk")
-    )
-    judged = []
-    for appointment in appointments:
-        day = _day_of(appointment.starts_at)
-        verdict = screening_verdict(screening=screening, day=day)
-        expires = _hold_expiry(start=appointment.starts_at, now=now) if verdict.hold else None
-        if not verdict.allowed or (verdict.hold and expires is None):
-            cancelled = cancel_appointment(
-                appointment=appointment,
-                reason=_cancelled_by_new_screening(day=day, no_time_for_review=verdict.allowed),
-                by_staff=True,
-                now=now,
-            )
-            cancelled.needs_follow_up = True
-            cancelled.save(update_fields=["needs_follow_up"])
-            judged.append(Reconsidered(cancelled, Change.CANCELLED))
-            continue
-        if verdict.hold:
-            change = Change.HELD
-        elif appointment.status == Appointment.Status.PENDING_REVIEW:
-            change = Change.CONFIRMED
-        else:
-            change = Change.KEPT
-        appointment.screening = screening
-        appointment.updated_at = now
-        if change == Change.KEPT:
-            # Nothing the client or their calendar sees has changed: no revision, no email.
-            appointment.save(update_fields=["screening", "updated_at"])
-        else:
-            appointment.status = (
-                Appointment.Status.PENDING_REVIEW if verdict.hold else Appointment.Status.CONFIRMED
-            )
-            appointment.hold_expires_at = expires
-            appointment.needs_follow_up = appointment.needs_follow_up or verdict.hold
-            appointment.revision += 1
-            appointment.save(
-                update_fields=[
-                    "screening",
-                    "status",
-                    "hold_expires_at",
-                    "needs_follow_up",
-                    "revision",
-                    "updated_at",
-                ]
-            )
-            _owe_notice(appointment, Notice.Kind.CONFIRMATION)
-        judged.append(Reconsidered(appointment, change))
-    return sorted(judged, key=lambda reconsidered: reconsidered.appointment.starts_at)

@@ -8,16 +8,16 @@ for the person who asked.
 import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from clients.models import Client, User
-from screening.eligibility import current_screening
+from clients.models import User
+from screening.eligibility import current_screening, screening_verdict
 from screening.services import return_to_review
 
+from .holds import under_age
 from .models import Appointment, PreSessionCheck
-from .services import BookingError
+from .services import BookingError, _day_of, lock_client
 
 # The check is done with the client in the room, shortly before the session.
 CHECK_OPENS_BEFORE_START = datetime.timedelta(hours=1)
@@ -26,7 +26,7 @@ CHECK_OPENS_BEFORE_START = datetime.timedelta(hours=1)
 def _lock_own(appointment: Appointment, by: User) -> Appointment:
     locked = (
         Appointment.objects.select_for_update(of=("self",))
-        .select_related("treatment", "therapist", "screening")
+        .select_related("treatment", "therapist", "screening", "client")
         .get(pk=appointment.pk)
     )
     if locked.therapist.user_id != by.pk and not by.is_staff:
@@ -54,7 +54,7 @@ def record_pre_session_check(
     # The client's lock first, as booking and a new screening take it before any
     # appointment's: stopping the session touches the client's other appointments
     # and screening, and the opposite order could deadlock with them.
-    Client.objects.select_for_update().filter(pk=appointment.client_id).first()
+    lock_client(appointment.client_id)
     locked = _lock_own(appointment, by)
     if not locked.treatment.is_back_walking:
         raise BookingError("Only back-walking sessions have a pre-session check.")
@@ -67,6 +67,8 @@ def record_pre_session_check(
     reason = reason.strip()
     if not nothing_changed and not reason:
         raise BookingError("Say why the session is stopped, so staff can follow up.")
+    if nothing_changed:
+        _check_gate_on_the_day(locked, "go ahead")
     check = PreSessionCheck.objects.create(
         appointment=locked,
         outcome=PreSessionCheck.Outcome.DONE
@@ -77,21 +79,38 @@ def record_pre_session_check(
         recorded_at=now,
     )
     if not nothing_changed:
-        Appointment.objects.filter(
-            Q(pk=locked.pk)
-            | Q(
-                client_id=locked.client_id,
-                treatment__is_back_walking=True,
-                starts_at__gt=now,
-                status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
-            )
-        ).update(needs_follow_up=True, updated_at=now)
+        locked.needs_follow_up = True
+        locked.updated_at = now
+        locked.save(update_fields=["needs_follow_up", "updated_at"])
         screening = current_screening(locked.client)
         if screening is not None:
+            # Back to review, which judges the client's other upcoming back-walking again.
             return_to_review(
                 screening=screening, by=by, reason=f"Session stopped: {reason}", now=now
             )
     return check
+
+
+def _check_gate_on_the_day(appointment: Appointment, what: str) -> None:
+    """The gate once more at the door: a second line behind judging again on every change.
+
+    The client is 18 or over on the appointment's day and on the day it was booked,
+    and their latest screening clears that day with no review outstanding. The
+    message is for the therapist, and names no health detail.
+    """
+    client = appointment.client
+    if under_age(client, appointment):
+        raise BookingError(
+            f"This back-walking session cannot {what}: the client is under 18 on the day. "
+            "Offer another treatment; staff have the details."
+        )
+    day = _day_of(appointment.starts_at)
+    verdict = screening_verdict(screening=current_screening(client), day=day)
+    if not verdict.allowed or verdict.hold:
+        raise BookingError(
+            f"This back-walking session cannot {what}: the client's health screening does not "
+            "clear back-walking today. Record the check as stopped, or offer another treatment."
+        )
 
 
 def _check_started(appointment: Appointment, now: datetime.datetime, what: str) -> None:
@@ -118,6 +137,7 @@ def complete_appointment(
             )
         if check.outcome == PreSessionCheck.Outcome.STOPPED:
             raise BookingError("This session was stopped at the check; staff follow it up.")
+        _check_gate_on_the_day(locked, "be marked completed")
     locked.status = Appointment.Status.COMPLETED
     locked.updated_at = now
     locked.save(update_fields=["status", "updated_at"])

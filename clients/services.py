@@ -5,6 +5,8 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from appointments.holds import Cause, rejudge_back_walking
+
 from .models import EARLIEST_DATE_OF_BIRTH, Client, DateOfBirthCorrection, User
 
 
@@ -66,7 +68,13 @@ def correct_date_of_birth(
     corrected_by: User,
     reason: str,
 ) -> DateOfBirthCorrection:
-    """Staff correct a client's date of birth; the correction is kept on record."""
+    """Staff correct a client's date of birth; the correction is kept on record.
+
+    The age check is part of the back-walking gate, so in the same transaction the
+    client's upcoming back-walking appointments are judged again on the new date.
+    """
+    if client.user_id == corrected_by.pk:
+        raise AccountError("Another member of staff has to correct your own date of birth.")
     reason = reason.strip()
     if not reason:
         raise AccountError("Say why the date of birth is being corrected.")
@@ -86,4 +94,5 @@ def correct_date_of_birth(
     locked.date_of_birth = new_date_of_birth
     locked.save(update_fields=["date_of_birth"])
     client.date_of_birth = new_date_of_birth
+    rejudge_back_walking(client=locked, cause=Cause.DATE_OF_BIRTH)
     return correction

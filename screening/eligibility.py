@@ -12,6 +12,7 @@ from django.conf import settings
 from clients.age import first_adult_day
 from clients.models import Client
 
+from . import rules
 from .models import HealthScreening
 
 
@@ -32,7 +33,25 @@ def current_screening(client: Client) -> HealthScreening | None:
 
 
 def back_walking_verdict(*, client: Client, day: datetime.date) -> Verdict:
-    return screening_verdict(screening=current_screening(client), day=day)
+    """The verdict for a new booking (or a move): the current questionnaire is asked.
+
+    A screening on an older questionnaire still counts for what was booked on it
+    (judging again uses screening_verdict alone), but not for new bookings.
+    """
+    screening = current_screening(client)
+    verdict = screening_verdict(screening=screening, day=day)
+    outdated = (
+        screening is not None and screening.questionnaire_version < rules.QUESTIONNAIRE_VERSION
+    )
+    if outdated and (verdict.allowed or verdict.new_screening_helps):
+        return Verdict(
+            allowed=False,
+            screening=screening,
+            message="Our health questionnaire has new questions since your last screening. "
+            "Please fill it in again before booking back-walking; it takes a few minutes.",
+            new_screening_helps=True,
+        )
+    return verdict
 
 
 def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) -> Verdict:
@@ -53,14 +72,8 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             "before this appointment. Please fill in a new one.",
             new_screening_helps=True,
         )
-    if screening.eligible_from and day < screening.eligible_from:
-        return Verdict(
-            allowed=False,
-            screening=screening,
-            message="After your recent injury or surgery, back-walking has to wait until "
-            f"{screening.eligible_from:%A %-d %B %Y}. Please pick a day from then on.",
-        )
     review = HealthScreening.Review
+    outcome = HealthScreening.Outcome
     if screening.review == review.DECLINED:
         return Verdict(
             allowed=False,
@@ -69,15 +82,34 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             f"back-walking. Please call us on {phone} to talk about it or to book another "
             "treatment.",
         )
-    if screening.outcome == HealthScreening.Outcome.NOT_ELIGIBLE and (
-        screening.review != review.APPROVED
-    ):
+    if screening.review != review.APPROVED and screening.outcome == outcome.NOT_ELIGIBLE:
+        if not screening.note_can_clear:
+            message = (
+                "Your health screening shows that back-walking is not safe for you, so we "
+                "cannot offer it. You are welcome to book our other treatments."
+            )
+        else:
+            message = (
+                "Your health screening shows that back-walking is not safe for you, so we "
+                f"cannot book it online. If your doctor says it is safe, call us on {phone}: "
+                "we can clear it with a note from them."
+            )
+        return Verdict(allowed=False, screening=screening, message=message)
+    if screening.review != review.APPROVED and screening.outcome == outcome.DOCTORS_NOTE:
         return Verdict(
             allowed=False,
             screening=screening,
-            message="Your health screening shows that back-walking is not safe for you, so we "
-            "cannot book it online. If your doctor says it is safe, call us on "
-            f"{phone}: we can clear it with a note from them.",
+            message="Your health screening shows a condition for which back-walking needs a "
+            f"note from your doctor saying it is safe. Please call us on {phone}: once our "
+            "staff have the note, you can book.",
+        )
+    # A doctor's note clears the condition it is about, never a recovery wait.
+    if screening.eligible_from and day < screening.eligible_from:
+        return Verdict(
+            allowed=False,
+            screening=screening,
+            message="After your recent injury, surgery or childbirth, back-walking has to wait "
+            f"until {screening.eligible_from:%A %-d %B %Y}. Please pick a day from then on.",
         )
     if screening.review == review.PENDING:
         return Verdict(

@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from appointments.holds import REVIEW_TOO_LATE
+from appointments.models import Appointment
+
 from .models import HealthScreening
 
 
@@ -18,10 +21,18 @@ def send_decision(screening_id: int) -> None:
     if screening is None:
         return
     approved = screening.review == HealthScreening.Review.APPROVED
+    appointments = list(screening.appointments.select_related("treatment").order_by("starts_at"))
     context = {
         "client": screening.client,
         "approved": approved,
-        "appointments": screening.appointments.select_related("treatment").order_by("starts_at"),
+        "appointments": appointments,
+        # Held times whose hold ran out before the decision: the client books again.
+        "released": [
+            appointment
+            for appointment in appointments
+            if appointment.status == Appointment.Status.CANCELLED
+            and appointment.cancellation_reason.startswith(REVIEW_TOO_LATE)
+        ],
         "spa_name": settings.SPA_NAME,
         "spa_phone": settings.SPA_PHONE,
     }

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from appointments import services as booking
+from appointments import holds
 from appointments.models import Notice
+from appointments.services import lock_client
 from clients.models import Client, User
 
 from . import rules
@@ -33,7 +34,7 @@ def _same_name(typed: str, full_name: str) -> bool:
 class Submission:
     screening: HealthScreening
     # The client's upcoming back-walking appointments, judged again on it.
-    appointments: list[booking.Reconsidered]
+    appointments: list[holds.Reconsidered]
 
 
 @sensitive_variables("answers", "triage")
@@ -60,11 +61,17 @@ def submit_screening(
         )
     today = timezone.localdate(now)
     triage = rules.triage(answers, today=today)
-    needs_review = triage.outcome == rules.Outcome.NEEDS_REVIEW
     with transaction.atomic():
         # The same lock staff decisions take, so a decision and a new
         # submission for one client happen one after the other.
-        Client.objects.select_for_update().filter(pk=client.pk).first()
+        lock_client(client.pk)
+        reasons = list(triage.reasons)
+        sent_to_staff = _staff_must_clear(client)
+        if sent_to_staff:
+            reasons.append(sent_to_staff)
+        needs_review = triage.outcome == rules.Outcome.NEEDS_REVIEW or (
+            sent_to_staff and triage.outcome in _REVIEWABLE
+        )
         screening = HealthScreening.objects.create(
             client=client,
             questionnaire_version=rules.QUESTIONNAIRE_VERSION,
@@ -74,8 +81,9 @@ def submit_screening(
             submitted_at=now,
             outcome=triage.outcome.value,
             eligible_from=triage.eligible_from,
-            reasons=list(triage.reasons),
+            reasons=reasons,
             therapist_notes=list(triage.therapist_notes),
+            note_can_clear=triage.note_can_clear,
             valid_until=rules.valid_until(today, settings.SPA_SCREENING_VALID_MONTHS),
             review=(
                 HealthScreening.Review.PENDING
@@ -83,14 +91,52 @@ def submit_screening(
                 else HealthScreening.Review.NOT_NEEDED
             ),
         )
-        reconsidered = booking.reconsider_back_walking(client=client, screening=screening, now=now)
+        reconsidered = holds.rejudge_back_walking(
+            client=client, cause=holds.Cause.NEW_SCREENING, now=now
+        )
     return Submission(screening=screening, appointments=reconsidered)
 
 
-def _lock_current(screening: HealthScreening) -> HealthScreening:
-    """Lock the client, then check the screening is still their current one."""
-    Client.objects.select_for_update().filter(pk=screening.client_id).first()
-    fresh = HealthScreening.objects.select_for_update().get(pk=screening.pk)
+# Outcomes a reviewer's approval clears (with any wait); the others need a doctor's note.
+_REVIEWABLE = (rules.Outcome.CLEARED, rules.Outcome.NEEDS_REVIEW, rules.Outcome.NOT_ELIGIBLE_UNTIL)
+
+
+def _staff_must_clear(client: Client) -> str:
+    """Why the client's next screening goes to staff whatever it says ("" if it need not).
+
+    After a therapist stopped a session or a reviewer declined, only a reviewer
+    clears the client again: a fresh "nothing to declare" must not do it alone.
+    """
+    latest = (
+        ScreeningDecision.objects.filter(screening__client=client)
+        .order_by("-pk")  # the order they were made in, under the client's lock
+        .values_list("decision", flat=True)
+        .first()
+    )
+    if latest == ScreeningDecision.Decision.RETURNED_TO_REVIEW:
+        return "Staff review needed: a therapist stopped an earlier session"
+    if latest == ScreeningDecision.Decision.DECLINED:
+        return "Staff review needed: an earlier screening was declined"
+    return ""
+
+
+def _check_not_own(screening: HealthScreening, by: User) -> None:
+    if screening.client.user_id == by.pk:
+        raise ScreeningError(
+            "You cannot decide on your own health screening: another reviewer has to."
+        )
+
+
+def _lock_current(screening: HealthScreening, by: User) -> HealthScreening:
+    """Lock the client, then check the screening is still their current one, and not
+    the decider's own."""
+    lock_client(screening.client_id)
+    fresh = (
+        HealthScreening.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .get(pk=screening.pk)
+    )
+    _check_not_own(fresh, by)
     latest = current_screening(fresh.client)
     if latest is None or latest.pk != fresh.pk:
         raise ScreeningError(
@@ -100,8 +146,8 @@ def _lock_current(screening: HealthScreening) -> HealthScreening:
     return fresh
 
 
-def _lock_awaiting_review(screening: HealthScreening) -> HealthScreening:
-    fresh = _lock_current(screening)
+def _lock_awaiting_review(screening: HealthScreening, by: User) -> HealthScreening:
+    fresh = _lock_current(screening, by)
     if not fresh.awaits_review:
         raise ScreeningError("This screening is not waiting for a review.")
     return fresh
@@ -141,6 +187,7 @@ def _decide(
         ]
     )
     _owe_decision_email(screening)
+    holds.rejudge_back_walking(client=screening.client, cause=holds.Cause.DECISION, now=now)
     return screening
 
 
@@ -171,7 +218,7 @@ def _review(
             f"Say why the screening is {verb} (for staff; the client does not see it)."
         )
     return _decide(
-        _lock_awaiting_review(screening),
+        _lock_awaiting_review(screening, by),
         review=review,
         by=by,
         note=note,
@@ -202,7 +249,6 @@ def approve_screening(
         therapist_note=therapist_note,
         now=now,
     )
-    booking.confirm_held_appointments(screening=decided, now=now)
     return decided
 
 
@@ -225,11 +271,6 @@ def decline_screening(
         therapist_note=therapist_note,
         now=now,
     )
-    booking.release_held_appointments(
-        screening=decided,
-        reason="Health screening not cleared for back-walking.",
-        now=now,
-    )
     return decided
 
 
@@ -246,11 +287,14 @@ def clear_on_doctors_note(
     now = now or timezone.now()
     if not note.strip():
         raise ScreeningError("Describe the doctor's note (who wrote it and when).")
-    fresh = _lock_current(screening)
-    if fresh.outcome != HealthScreening.Outcome.NOT_ELIGIBLE:
-        raise ScreeningError("Only a screening that is not eligible is cleared on a doctor's note.")
+    fresh = _lock_current(screening, by)
     if fresh.review == HealthScreening.Review.APPROVED:
         raise ScreeningError("This screening is already cleared.")
+    if not fresh.may_be_cleared_on_doctors_note:
+        raise ScreeningError(
+            "Only a screening that is not eligible, or needs a doctor's note, is cleared on a "
+            "doctor's note, and never pregnancy or a spinal cord injury."
+        )
     return _decide(
         fresh,
         review=HealthScreening.Review.APPROVED,
@@ -271,7 +315,12 @@ def return_to_review(
     The earlier decisions stay on record (ScreeningDecision), with this one.
     """
     now = now or timezone.now()
-    fresh = HealthScreening.objects.select_for_update().get(pk=screening.pk)
+    lock_client(screening.client_id)
+    fresh = (
+        HealthScreening.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .get(pk=screening.pk)
+    )
     ScreeningDecision.objects.create(
         screening=fresh,
         decision=ScreeningDecision.Decision.RETURNED_TO_REVIEW,
@@ -282,4 +331,5 @@ def return_to_review(
     if fresh.review != HealthScreening.Review.PENDING:
         fresh.review = HealthScreening.Review.PENDING
         fresh.save(update_fields=["review"])
+    holds.rejudge_back_walking(client=fresh.client, cause=holds.Cause.SESSION_STOPPED, now=now)
     return fresh

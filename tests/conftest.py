@@ -1,5 +1,5 @@
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import Client as HttpClient
 
 from tests.factories import PASSWORD, ClientFactory, UserFactory
@@ -39,8 +39,20 @@ def password() -> str:
 def reviewer(db):
     """Staff in the "Screening reviewers" group, who decide screenings in the admin."""
     user = UserFactory(email="reviewer@example.com", is_staff=True)
-    user.groups.add(Group.objects.get(name="Screening reviewers"))
+    user.groups.add(reviewers_group())
     return user
+
+
+def reviewers_group() -> Group:
+    """The group a migration makes; made again after a transactional test emptied the tables."""
+    group, created = Group.objects.get_or_create(name="Screening reviewers")
+    if created:
+        group.permissions.add(
+            Permission.objects.get(
+                content_type__app_label="screening", codename="review_healthscreening"
+            )
+        )
+    return group
 
 
 @pytest.fixture

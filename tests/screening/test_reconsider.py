@@ -6,25 +6,20 @@ better one must not stay confirmed until the therapist's check on the day.
 
 import datetime
 import threading
-import time
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
 
+from appointments.holds import Change
 from appointments.models import Appointment, Qualification
-from appointments.services import (
-    BookingError,
-    Change,
-    book_appointment,
-    cancel_appointment,
-    reconsider_back_walking,
-)
+from appointments.services import BookingError, book_appointment, cancel_appointment
 from screening.models import HealthScreening
 from screening.services import ScreeningError, approve_screening, submit_screening
+from tests.concurrency import in_thread, wait_for_a_lock_waiter
 from tests.factories import ClientFactory, TreatmentFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
@@ -151,7 +146,7 @@ def test_a_new_screening_needing_review_holds_the_appointment_and_emails_held(sp
     appointment = book(spa, ana)
     settle_earlier_emails()
 
-    new = screen(ana, disc_disorder=True)
+    new = screen(ana, back_pain_under_care=True)
 
     appointment = fresh(appointment)
     assert appointment.status == Appointment.Status.PENDING_REVIEW
@@ -186,7 +181,7 @@ def test_too_close_to_the_start_for_a_review_the_appointment_is_cancelled(spa, a
     appointment = book(spa, ana, day=NOW.date(), hour=11)
     settle_earlier_emails()
 
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
 
     appointment = fresh(appointment)
     assert appointment.status == Appointment.Status.CANCELLED
@@ -200,13 +195,13 @@ def test_too_close_to_the_start_for_a_review_the_appointment_is_cancelled(spa, a
 
 
 def test_a_held_appointment_is_held_again_on_a_newer_screening_needing_review(spa, ana, staff_user):
-    older = screen(ana, disc_disorder=True)
+    older = screen(ana, back_pain_under_care=True)
     appointment = book(spa, ana)
     settle_earlier_emails()
     later = NOW + datetime.timedelta(hours=24)
 
     with time_machine.travel(later, tick=False):
-        newer = screen(ana, disc_disorder=True, other_conditions="Also a sore knee")
+        newer = screen(ana, back_pain_under_care=True, other_conditions="Also a sore knee")
         emails = emails_sent()
 
     appointment = fresh(appointment)
@@ -240,7 +235,7 @@ def test_an_unchanged_cleared_screening_keeps_the_appointments_confirmed_on_it(s
 
 
 def test_a_held_appointment_is_confirmed_by_a_new_cleared_screening(spa, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     appointment = book(spa, ana)
     settle_earlier_emails()
 
@@ -293,17 +288,6 @@ def test_another_clients_appointments_are_never_touched(spa, ana):
     assert emails_sent() == []
 
 
-def test_the_screening_judged_on_must_be_the_clients_own(spa, ana):
-    screen(ana)
-    appointment = book(spa, ana)
-    someone_elses = screen(ClientFactory(), pregnant=True)
-
-    with pytest.raises(ValueError, match="client's own"):
-        reconsider_back_walking(client=ana, screening=someone_elses)
-
-    assert fresh(appointment).status == Appointment.Status.CONFIRMED
-
-
 def test_the_submission_says_what_became_of_each_appointment_in_order_of_start(spa, ana):
     screen(ana)
     book(spa, ana, day=IN_FIVE_DAYS)
@@ -312,7 +296,7 @@ def test_the_submission_says_what_became_of_each_appointment_in_order_of_start(s
 
     submission = submit_screening(
         client=ana,
-        answers=answers(disc_disorder=True),
+        answers=answers(back_pain_under_care=True),
         signature_name="Ana Example",
         consent=True,
     )
@@ -375,7 +359,7 @@ def test_the_page_after_submitting_lists_what_was_held_and_what_was_cancelled(sp
 def test_a_held_appointment_confirmed_by_the_new_screening_is_said_to_be_confirmed(
     spa, ana, ana_http
 ):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     appointment = book(spa, ana)
 
     response = ana_http.post(NEW, form_data(ana), follow=True)
@@ -419,7 +403,7 @@ def test_the_therapists_day_shows_the_held_and_cancelled_appointments_for_follow
     screen(ana)
     held = book(spa, ana, day=IN_FIVE_DAYS, hour=10)
     cancelled = book(spa, ana, day=NOW.date(), hour=11)
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     held, cancelled = fresh(held), fresh(cancelled)
     pages = []
     for appointment in (held, cancelled):
@@ -440,38 +424,6 @@ def test_the_therapists_day_shows_the_held_and_cancelled_appointments_for_follow
 
 
 # Races, on real concurrent connections
-
-
-def wait_for_a_lock_waiter() -> None:
-    """Until another connection to this database waits for a row lock."""
-    for _ in range(200):
-        with connection.cursor() as cursor:
-            # Inside a transaction the view is read once unless told to look again.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.05)
-    raise AssertionError("Nobody waited for the lock")
-
-
-def in_thread(target) -> tuple[threading.Thread, dict]:
-    result: dict = {}
-
-    def run() -> None:
-        try:
-            result["value"] = target()
-        except Exception as error:
-            result["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, result
 
 
 @pytest.mark.django_db(transaction=True)

@@ -147,12 +147,16 @@ def _judge(
         # One hold policy: a hold that ran out is released, whatever was decided since.
         return _cancel(appointment, _reason_hold_ran_out(now_cleared=not verdict.hold), now)
     if verdict.hold:
-        expires = _hold_expiry(start=appointment.starts_at, now=now)
-        if held:
-            expires = min(expires, appointment.hold_expires_at) if expires else None
+        if held and appointment.screening_id == screening.pk:
+            # Still waiting for the same review: the hold keeps its expiry, never a longer one.
+            expires = appointment.hold_expires_at
+        else:
+            # A review of another screening: held as a booking would be, from now.
+            expires = _hold_expiry(start=appointment.starts_at, now=now)
         if expires is None:
             return _cancel(appointment, _reason_no_time_for_review(cause, day), now)
-        change = Change.KEPT if held else Change.HELD
+        unchanged = held and expires == appointment.hold_expires_at
+        change = Change.KEPT if unchanged else Change.HELD
         status = Appointment.Status.PENDING_REVIEW
     else:
         expires = None

@@ -21,8 +21,10 @@ OUTCOME_MESSAGES = {
     "usually within a day, and email you.",
     HealthScreening.Outcome.NOT_ELIGIBLE: "Thank you. Your answers show that back-walking is "
     "not safe for you at the moment.",
-    HealthScreening.Outcome.NOT_ELIGIBLE_UNTIL: "Thank you. After your recent injury or "
-    "surgery, back-walking has to wait a little.",
+    HealthScreening.Outcome.NOT_ELIGIBLE_UNTIL: "Thank you. After your recent injury, surgery "
+    "or childbirth, back-walking has to wait a little.",
+    HealthScreening.Outcome.DOCTORS_NOTE: "Thank you. Before back-walking, we need a note from "
+    "your doctor saying it is safe for you. Please call us when you have it.",
 }
 
 

@@ -352,7 +352,7 @@ def test_back_walking_shows_the_screening_summary_but_never_the_answers(
     screening = screen(
         ana,
         other_conditions="Sciatica since May",
-        disc_disorder=True,
+        back_pain_under_care=True,
         areas_to_avoid="left shoulder",
     )
     appointment = book(ana, ashiatsu, at(IN_A_WEEK, 10), me)
@@ -654,7 +654,7 @@ def test_cancelled_appointment_cannot_be_completed(spa, me, my_http, ana):
 
 
 def test_held_appointment_cannot_be_completed(spa, ashiatsu, me, my_http, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     appointment = book(ana, ashiatsu, at(IN_A_WEEK, 10), me)
 
     with time_machine.travel(at(IN_A_WEEK, 10, 5), tick=False):
@@ -754,7 +754,7 @@ def test_feed_never_carries_health_details(client, spa, ashiatsu, me, ana, staff
     screening = screen(
         ana,
         other_conditions="Sciatica since May",
-        disc_disorder=True,
+        back_pain_under_care=True,
         areas_to_avoid="left shoulder",
         pressure_preference=rules.Pressure.FIRM,
     )
@@ -808,7 +808,7 @@ def test_replacing_the_address_needs_a_post_and_a_login(client, me, my_http):
 
 
 def test_feed_marks_a_held_appointment_tentative(client, spa, ashiatsu, me, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     held = book(ana, ashiatsu, at(IN_A_WEEK, 10), me)
 
     event = events(read_feed(client, me)[0])[uid(held)]

@@ -43,7 +43,7 @@ def ana(db):
 @pytest.fixture
 def waiting(ana) -> HealthScreening:
     """Ana's screening, waiting for a staff review."""
-    return screen(ana, disc_disorder=True)
+    return screen(ana, back_pain_under_care=True)
 
 
 def owed(screening: HealthScreening) -> list[tuple[str, int]]:
@@ -170,8 +170,9 @@ def test_an_approval_emails_the_decision_and_the_confirmation_of_the_held_bookin
 @pytest.mark.parametrize(
     ("changes", "decision", "subject"),
     [
-        ({"disc_disorder": True}, "approve", CLEARED),
-        ({"disc_disorder": True}, "decline", NOT_CLEARED),
+        ({"back_pain_under_care": True}, "approve", CLEARED),
+        ({"back_pain_under_care": True}, "decline", NOT_CLEARED),
+        ({"disc_disorder": True}, "doctors_note", CLEARED),
         ({"fragile_bones": True}, "doctors_note", CLEARED),
     ],
 )
@@ -251,7 +252,7 @@ def test_two_senders_at_once_send_each_decision_exactly_once(settings):
     clients = ClientFactory.create_batch(6)
     for client in clients:
         approve_screening(
-            screening=screen(client, disc_disorder=True),
+            screening=screen(client, back_pain_under_care=True),
             by=reviewer,
             note="Spoke to the client; safe",
         )

@@ -79,7 +79,7 @@ def test_the_client_must_confirm_nothing_has_changed(spa, ana):
 
 
 def test_screening_needing_review_holds_the_appointment(spa, ana):
-    screening = screen(ana, disc_disorder=True)
+    screening = screen(ana, back_pain_under_care=True)
 
     appointment = book(spa, ana)
 
@@ -89,7 +89,7 @@ def test_screening_needing_review_holds_the_appointment(spa, ana):
 
 
 def test_a_held_booking_tells_the_client_it_waits_for_the_review_not_that_it_is_booked(spa, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     book(spa, ana)
 
     deliver_owed_notices()
@@ -103,7 +103,7 @@ def test_a_held_booking_tells_the_client_it_waits_for_the_review_not_that_it_is_
 
 
 def test_hold_expires_a_few_hours_before_a_close_appointment(spa, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
 
     appointment = book(spa, ana, day=TOMORROW, hour=9)
 
@@ -111,7 +111,7 @@ def test_hold_expires_a_few_hours_before_a_close_appointment(spa, ana):
 
 
 def test_a_hold_too_close_to_the_start_is_refused(spa, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
 
     with pytest.raises(BookingError, match="this time is too soon"):
         book(spa, ana, day=NOW.date(), hour=11)
@@ -128,9 +128,7 @@ def test_declined_screening_is_refused(spa, ana, staff_user):
 @pytest.mark.parametrize(
     "condition",
     [
-        {"pregnant": True},
         {"fragile_bones": True},
-        {"spinal_cord_injury": True},
         {"blood_clots_or_thinners": True},
         {"serious_heart_condition": True},
         {"blood_pressure": rules.BloodPressure.UNCONTROLLED},
@@ -143,6 +141,34 @@ def test_not_eligible_is_refused_until_staff_clear_it_on_a_doctors_note(
 
     with pytest.raises(BookingError, match="not safe for you"):
         book(spa, ana)
+    clear_on_doctors_note(screening=screening, by=staff_user, note="Letter from Dr Reyes, 1 Dec.")
+
+    assert book(spa, ana).status == Appointment.Status.CONFIRMED
+
+
+@pytest.mark.parametrize("condition", [{"pregnant": True}, {"spinal_cord_injury": True}])
+def test_pregnancy_and_a_spinal_cord_injury_are_never_cleared_on_a_doctors_note(
+    spa, ana, staff_user, condition
+):
+    screening = screen(ana, **condition)
+
+    with pytest.raises(BookingError, match="cannot offer it"):
+        book(spa, ana)
+    with pytest.raises(ScreeningError, match="never pregnancy or a spinal cord injury"):
+        clear_on_doctors_note(screening=screening, by=staff_user, note="Letter from Dr Reyes.")
+    with pytest.raises(BookingError, match="cannot offer it"):
+        book(spa, ana)
+
+
+def test_a_disc_problem_needs_a_doctors_note_not_only_a_staff_look(spa, ana, staff_user):
+    screening = screen(ana, disc_disorder=True)
+
+    assert screening.outcome == HealthScreening.Outcome.DOCTORS_NOTE
+    assert not screening.awaits_review
+    with pytest.raises(BookingError, match="needs a note from your doctor"):
+        book(spa, ana)
+    with pytest.raises(ScreeningError, match="not waiting for a review"):
+        approve_screening(screening=screening, by=staff_user, note="Looks fine to me")
     clear_on_doctors_note(screening=screening, by=staff_user, note="Letter from Dr Reyes, 1 Dec.")
 
     assert book(spa, ana).status == Appointment.Status.CONFIRMED
@@ -177,7 +203,7 @@ def test_another_clients_screening_does_not_count(spa, ana):
 
 def test_the_newest_screening_counts(spa, ana):
     screen(ana)
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
 
     assert book(spa, ana).status == Appointment.Status.PENDING_REVIEW
 
@@ -225,7 +251,7 @@ def test_a_confirmed_booking_moved_after_a_new_screening_needing_review_is_held(
 
 
 def test_approval_confirms_held_appointments_and_tells_the_client(spa, ana, staff_user):
-    screening = screen(ana, disc_disorder=True)
+    screening = screen(ana, back_pain_under_care=True)
     held = book(spa, ana)
     deliver_owed_notices()  # the held email
     mail.outbox.clear()
@@ -253,7 +279,7 @@ def test_approval_confirms_held_appointments_and_tells_the_client(spa, ana, staf
 
 
 def test_decline_cancels_held_appointments_and_needs_a_reason(spa, ana, staff_user):
-    screening = screen(ana, disc_disorder=True)
+    screening = screen(ana, back_pain_under_care=True)
     held = book(spa, ana)
 
     with pytest.raises(ScreeningError, match="Say why"):
@@ -269,8 +295,8 @@ def test_decline_cancels_held_appointments_and_needs_a_reason(spa, ana, staff_us
 
 
 def test_approving_a_stale_screening_is_refused(spa, ana, staff_user):
-    stale = screen(ana, disc_disorder=True)
-    screen(ana, disc_disorder=True, other_conditions="Also a sore knee")
+    stale = screen(ana, back_pain_under_care=True)
+    screen(ana, back_pain_under_care=True, other_conditions="Also a sore knee")
 
     with pytest.raises(ScreeningError, match="newer screening"):
         approve_screening(screening=stale, by=staff_user, note="Spoke to the client; safe")
@@ -286,7 +312,7 @@ def test_only_pending_screenings_can_be_approved(ana, staff_user):
 
 
 def test_unreviewed_holds_are_released_once(spa, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     held = book(spa, ana)
     mail.outbox.clear()
 
@@ -303,7 +329,7 @@ def test_unreviewed_holds_are_released_once(spa, ana):
 
 
 def test_holds_not_yet_expired_stay(spa, ana):
-    screen(ana, disc_disorder=True)
+    screen(ana, back_pain_under_care=True)
     held = book(spa, ana)
 
     with time_machine.travel(NOW + datetime.timedelta(hours=47), tick=False):
@@ -317,10 +343,10 @@ def test_holds_not_yet_expired_stay(spa, ana):
 
 
 def test_the_database_refuses_an_update_of_submitted_answers(ana):
-    screening = screen(ana, disc_disorder=True)
+    screening = screen(ana, back_pain_under_care=True)
 
     for change in (
-        {"answers": {**screening.answers, "disc_disorder": False}},
+        {"answers": {**screening.answers, "back_pain_under_care": False}},
         {"outcome": "cleared"},
         {"reasons": []},
         {"signature_name": "Someone Else"},
@@ -372,7 +398,7 @@ def test_direct_post_naming_someone_elses_cleared_screening_is_refused(
     spa, ana, review, staff_user
 ):
     other = screen(ClientFactory())
-    own = screen(ana, disc_disorder=True)
+    own = screen(ana, back_pain_under_care=True)
     if review == "declined":
         decline_screening(screening=own, by=staff_user, note="No")
     http = csrf_client(ana)

@@ -17,6 +17,7 @@ from django.urls import reverse
 from appointments.holds import Change
 from appointments.models import Appointment, Qualification
 from appointments.services import BookingError, book_appointment, cancel_appointment
+from screening import rules
 from screening.models import HealthScreening
 from screening.services import ScreeningError, approve_screening, submit_screening
 from tests.concurrency import in_thread, wait_for_a_lock_waiter
@@ -158,7 +159,7 @@ def test_a_new_screening_needing_review_holds_the_appointment_and_emails_held(sp
     assert "held for a health review" in email.subject
     assert "We are holding this time for you" in email.body
     assert "Thursday 3 December at 08:00" in email.body
-    assert "disc" not in email.body.lower()
+    assert "back pain" not in email.body.lower()
 
     approve_screening(screening=new, by=staff_user, note="Spoke to the client; safe")
 
@@ -224,7 +225,7 @@ def test_an_unchanged_cleared_screening_keeps_the_appointments_confirmed_on_it(s
     in_five_days = book(spa, ana, day=IN_FIVE_DAYS)
     settle_earlier_emails()
 
-    new = screen(ana, areas_to_avoid="left shoulder")
+    new = screen(ana, pressure_preference=rules.Pressure.FIRM)
 
     for appointment in (fresh(tomorrow), fresh(in_five_days)):
         assert appointment.status == Appointment.Status.CONFIRMED
@@ -338,7 +339,7 @@ def test_the_page_after_submitting_lists_what_was_held_and_what_was_cancelled(sp
     close = book(spa, ana, day=NOW.date(), hour=11)
     later = book(spa, ana, day=IN_FIVE_DAYS)
 
-    response = ana_http.post(NEW, form_data(ana, disc_disorder="yes"), follow=True)
+    response = ana_http.post(NEW, form_data(ana, back_pain_under_care="yes"), follow=True)
 
     page = response.content.decode()
     assert "Our staff will review your answers" in page

@@ -43,7 +43,7 @@ def test_reviewers_group_holds_exactly_the_review_permission():
 
 def test_queue_lists_screenings_needing_review_oldest_first(reviewer_http):
     with time_machine.travel(NOW - datetime.timedelta(hours=5), tick=False):
-        screen(ClientFactory(full_name="Olive Older"), disc_disorder=True)
+        screen(ClientFactory(full_name="Olive Older"), back_pain_under_care=True)
     screen(ClientFactory(full_name="Nina Newer"), back_pain_under_care=True)
     screen(ClientFactory(full_name="Cleo Cleared"))
 
@@ -53,13 +53,13 @@ def test_queue_lists_screenings_needing_review_oldest_first(reviewer_http):
     assert response.status_code == 200
     assert html.index("Olive Older") < html.index("Nina Newer")
     assert "Cleo Cleared" not in html
-    assert "Disc problem" in html
+    assert "Back pain under medical care" in html
     assert "no-store" in response.headers["Cache-Control"]
 
 
 def test_review_page_shows_age_reasons_answers_and_held_appointments(reviewer_http):
     client = ClientFactory(full_name="Hana Held", date_of_birth=datetime.date(1990, 12, 2))
-    screening = screen(client, disc_disorder=True, areas_to_avoid="Left hip")
+    screening = screen(client, back_pain_under_care=True, areas_to_avoid="Left hip")
     spa = open_spa(back_walking=True, name="Ashiatsu")
     book_appointment(
         client=client,
@@ -73,8 +73,8 @@ def test_review_page_shows_age_reasons_answers_and_held_appointments(reviewer_ht
     html = response.content.decode()
     assert "Hana Held" in html
     assert ">35<" in html  # age today (turns 36 tomorrow)
-    assert "Disc problem" in html
-    assert "Have you been told you have a slipped, bulging or herniated disc" in html
+    assert "Back pain under medical care" in html
+    assert "Is a doctor or physiotherapist treating you for back pain" in html
     assert "Left hip" in html
     assert "Ashiatsu" in html and "Waiting for health review" in html
     assert "no-store" in response.headers["Cache-Control"]
@@ -82,7 +82,7 @@ def test_review_page_shows_age_reasons_answers_and_held_appointments(reviewer_ht
 
 def test_reviewer_approves_in_the_admin(reviewer_http, reviewer):
     client = ClientFactory()
-    screening = screen(client, disc_disorder=True)
+    screening = screen(client, back_pain_under_care=True)
     spa = open_spa(back_walking=True, name="Ashiatsu")
     held = book_appointment(
         client=client,
@@ -109,7 +109,7 @@ def test_reviewer_approves_in_the_admin(reviewer_http, reviewer):
 
 
 def test_approval_without_a_reason_shows_the_error_and_changes_nothing(reviewer_http):
-    screening = screen(ClientFactory(), disc_disorder=True)
+    screening = screen(ClientFactory(), back_pain_under_care=True)
 
     response = decide(reviewer_http, screening, "approve", note="  ", therapist_note="keep me")
 
@@ -123,7 +123,7 @@ def test_approval_without_a_reason_shows_the_error_and_changes_nothing(reviewer_
 
 
 def test_decline_without_a_reason_shows_the_error_and_changes_nothing(reviewer_http):
-    screening = screen(ClientFactory(), disc_disorder=True)
+    screening = screen(ClientFactory(), back_pain_under_care=True)
 
     response = decide(reviewer_http, screening, "decline", note="", therapist_note="keep me")
 
@@ -136,7 +136,7 @@ def test_decline_without_a_reason_shows_the_error_and_changes_nothing(reviewer_h
 
 
 def test_reviewer_declines_with_a_reason(reviewer_http):
-    screening = screen(ClientFactory(), disc_disorder=True)
+    screening = screen(ClientFactory(), back_pain_under_care=True)
 
     decide(reviewer_http, screening, "decline", note="Surgery planned")
 
@@ -157,8 +157,8 @@ def test_reviewer_clears_not_eligible_on_a_doctors_note(reviewer_http):
 
 def test_approving_a_stale_screening_in_the_admin_is_refused(reviewer_http):
     client = ClientFactory()
-    stale = screen(client, disc_disorder=True)
-    screen(client, disc_disorder=True)
+    stale = screen(client, back_pain_under_care=True)
+    screen(client, back_pain_under_care=True)
 
     response = decide(reviewer_http, stale, "approve", note="Physio letter seen")
 
@@ -170,7 +170,7 @@ def test_approving_a_stale_screening_in_the_admin_is_refused(reviewer_http):
 
 def test_a_decision_that_is_not_offered_changes_nothing(reviewer_http):
     cleared = screen(ClientFactory())  # nothing to decide: no decision inputs at all
-    waiting = screen(ClientFactory(), disc_disorder=True)
+    waiting = screen(ClientFactory(), back_pain_under_care=True)
 
     page = reviewer_http.get(review_url(cleared)).content.decode()
     decide(reviewer_http, cleared, "approve")
@@ -184,7 +184,7 @@ def test_a_decision_that_is_not_offered_changes_nothing(reviewer_http):
 
 
 def test_saving_without_a_decision_keeps_the_notes_and_says_so(reviewer_http):
-    waiting = screen(ClientFactory(), disc_disorder=True)
+    waiting = screen(ClientFactory(), back_pain_under_care=True)
 
     response = decide(reviewer_http, waiting, "", therapist_note="Mind the lower back")
 
@@ -219,7 +219,7 @@ def test_nobody_can_delete_or_add_a_screening_in_the_admin(reviewer_http, staff_
 
 def test_answers_never_reach_the_admin_history(reviewer_http):
     screening = screen(
-        ClientFactory(), disc_disorder=True, other_conditions="Sciatica", areas_to_avoid="Neck"
+        ClientFactory(), back_pain_under_care=True, other_conditions="Sciatica", areas_to_avoid="Neck"
     )
 
     decide(reviewer_http, screening, "approve", note="ok", therapist_note="Mind the neck")
@@ -234,7 +234,7 @@ def test_answers_never_reach_the_admin_history(reviewer_http):
 
 def test_every_decision_is_kept_with_who_when_and_why(reviewer_http, reviewer):
     client = ClientFactory()
-    screening = screen(client, disc_disorder=True)
+    screening = screen(client, back_pain_under_care=True)
     decide(reviewer_http, screening, "approve", note="Physio letter seen")
     spa = open_spa(back_walking=True, name="Ashiatsu")
     visit = book_appointment(

@@ -266,7 +266,8 @@ class Command(BaseCommand):
             )
 
     def _screenings(self) -> None:
-        """Ana and the regulars are cleared; Dara's disc problem waits in the review queue."""
+        """Ana and the regulars are cleared; Dara's back pain (under a physio) waits in the review
+        queue."""
         cleared = [email for email, _, _ in REGULARS if email != "dara@spa.example"]
         for client in Client.objects.filter(user__email__in=["ana@spa.example", *cleared]):
             if not client.screenings.exists():
@@ -280,7 +281,7 @@ class Command(BaseCommand):
         if not dara.screenings.exists():
             submit_screening(
                 client=dara,
-                answers=dataclasses.replace(DEMO_ANSWERS, disc_disorder=True),
+                answers=dataclasses.replace(DEMO_ANSWERS, back_pain_under_care=True),
                 signature_name=dara.full_name,
                 consent=True,
             )

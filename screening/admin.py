@@ -234,17 +234,19 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 
     @admin.display(description="answers")
     def answers_table(self, screening: HealthScreening) -> str:
+        # Only the questions the client's version of the questionnaire asked them.
+        version = screening.questionnaire_version
         try:
-            answers = rules.Answers.from_json(screening.answers)
+            answers = rules.answers_as_asked(screening.answers, version=version)
         except ValueError:
-            return "These answers are from another version of the questionnaire."
+            return f"These answers do not match questionnaire version {version}: not shown."
         rows = [
-            (field.label, _answer_text(name, getattr(answers, name, None)))
-            for name, field in ScreeningForm.base_fields.items()
-            if hasattr(answers, name)
+            (ScreeningForm.question_for(name), _answer_text(name, value))
+            for name, value in answers.items()
         ]
         return format_html(
-            '<table class="screening-answers">{}</table>',
+            '<p>Questionnaire version {}</p><table class="screening-answers">{}</table>',
+            version,
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
         )
 
@@ -294,9 +296,12 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 def _answer_text(name: str, value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, datetime.date):
-        return f"{value:%-d %B %Y}"
-    if value in (None, ""):
+    if name in ScreeningForm.DATED_ANSWERS:
+        # Asked as yes/no, then the date: no date means they answered no.
+        if isinstance(value, datetime.date):
+            return f"Yes, on {value:%-d %B %Y}"
+        return "No"
+    if value == "":
         return "\u2013"
     field = ScreeningForm.base_fields[name]
     for choice, label in getattr(field, "choices", []):

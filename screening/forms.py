@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.utils import timezone
 
 from clients.forms import PastDateField
 
@@ -32,11 +33,39 @@ def event_date(noun: str) -> PastDateField:
 
 
 class ScreeningForm(forms.Form):
-    """The health questionnaire (version rules.QUESTIONNAIRE_VERSION)."""
+    """The health questionnaire (version rules.QUESTIONNAIRE_VERSION), in the order of
+    rules.Answers. Version 1's questions keep their wording: the admin shows a version 1
+    screening with these labels."""
 
+    # Pregnancy and today
     pregnant = yes_no("Are you pregnant, or could you be?")
+    unwell = yes_no(
+        "Do you have a fever or an infection, or feel unwell, today?",
+        "For example flu, a cold with a temperature, or a stomach bug.",
+    )
+    # Spine and bones
     fragile_bones = yes_no("Have you been told you have osteoporosis, osteopenia or fragile bones?")
     spinal_cord_injury = yes_no("Have you ever had a spinal cord injury?")
+    disc_disorder = yes_no(
+        "Have you been told you have a slipped, bulging or herniated disc, "
+        "or another problem with a disc in your spine?"
+    )
+    spine_condition = yes_no(
+        "Have you been told you have scoliosis (a curved spine), spondylolisthesis "
+        "(a slipped vertebra) or spinal stenosis?"
+    )
+    spinal_surgery = yes_no(
+        "Have you ever had an operation on your spine?",
+        "Including a fusion, rods or screws, however long ago.",
+    )
+    spine_or_rib_fracture = yes_no(
+        "Have you ever broken a bone in your spine (a vertebra) or a rib?",
+        "However long ago.",
+    )
+    back_pain_under_care = yes_no(
+        "Is a doctor or physiotherapist treating you for back pain at the moment?"
+    )
+    # Heart and circulation
     blood_clots_or_thinners = yes_no(
         "Have you had a blood clot (such as a DVT), or do you take blood thinners?",
         "Blood thinners include warfarin, apixaban and rivaroxaban.",
@@ -56,25 +85,58 @@ class ScreeningForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Answer: do you have high blood pressure?"},
     )
-    disc_disorder = yes_no(
-        "Have you been told you have a slipped, bulging or herniated disc, "
-        "or another problem with a disc in your spine?"
+    aortic_aneurysm = yes_no(
+        "Have you been told you have an aortic aneurysm?",
+        "A swelling of the main blood vessel from the heart, in the chest or belly.",
     )
-    back_pain_under_care = yes_no(
-        "Is a doctor or physiotherapist treating you for back pain at the moment?"
+    varicose_veins = yes_no("Do you have varicose veins?")
+    # Joints, skin and nerves
+    joint_replacement = yes_no("Do you have a joint replacement, such as a new hip or knee?")
+    hypermobility = yes_no(
+        "Are your joints hypermobile (very flexible, or they dislocate easily)?",
+        "Including Ehlers-Danlos syndrome.",
     )
+    inflammatory_arthritis = yes_no(
+        "Do you have rheumatoid arthritis, ankylosing spondylitis or another inflammatory "
+        "arthritis?"
+    )
+    skin_condition = yes_no(
+        "Do you have a skin condition, an open wound or an infection on your back or legs?",
+        "For example a rash, flaring eczema, a cut, a burn or a boil.",
+    )
+    reduced_feeling = yes_no(
+        "Is the feeling in your back, legs or feet reduced?",
+        "For example numbness from diabetes or neuropathy.",
+    )
+    # Other conditions and medication
+    cancer = yes_no("Do you have cancer, or have you been treated for cancer in the last year?")
+    kidney_disease = yes_no("Do you have kidney disease?")
+    hernia = yes_no(
+        "Do you have a hernia that has not been repaired?",
+        "For example in your groin, belly button or stomach wall.",
+    )
+    long_term_steroids = yes_no(
+        "In the last year, have you taken steroid tablets (such as prednisolone) "
+        "for 3 months or more?",
+        "Steroid inhalers, nose sprays and creams do not count.",
+    )
+    # Recent surgery, injuries and childbirth
     recent_surgery = yes_no("Have you had surgery in the last 6 months?")
     surgery_on = event_date("Date of the surgery")
     recent_fracture = yes_no("Have you broken a bone in the last 6 months?")
     fracture_on = event_date("Date of the fracture")
     recent_muscle_tear = yes_no("Have you torn a muscle in the last 6 months?")
     muscle_tear_on = event_date("Date of the muscle tear")
+    recent_birth = yes_no("Have you given birth in the last 6 months?")
+    gave_birth_on = event_date("Date of the birth")
+    # Anything else
     other_conditions = forms.CharField(
         label="Anything else about your health we should know? (optional)",
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Conditions, recent illness, medication. Leave empty if there is nothing.",
+        help_text="Conditions, recent illness, medication. Leave empty if there is nothing. "
+        "Our staff read everything you write here before you can book.",
     )
     pressure_preference = forms.TypedChoiceField(
         label="What pressure do you like?",
@@ -92,7 +154,8 @@ class ScreeningForm(forms.Form):
         label="Areas your therapist should avoid (optional)",
         required=False,
         max_length=200,
-        help_text="For example: left shoulder, lower back.",
+        help_text="For example: left shoulder, lower back. Our staff read this before you "
+        "can book.",
     )
     consent = forms.BooleanField(
         label="I agree that the spa stores these answers to decide whether back-walking is safe "
@@ -111,7 +174,10 @@ class ScreeningForm(forms.Form):
         ("recent_surgery", "surgery_on", "the surgery"),
         ("recent_fracture", "fracture_on", "the fracture"),
         ("recent_muscle_tear", "muscle_tear_on", "the muscle tear"),
+        ("recent_birth", "gave_birth_on", "the birth"),
     ]
+    # Answers that are dates but asked as a yes/no question: answer -> that question.
+    DATED_ANSWERS = {date_field: flag for flag, date_field, _ in EVENTS} | {"unwell_on": "unwell"}
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -124,19 +190,20 @@ class ScreeningForm(forms.Form):
 
     def answers(self) -> rules.Answers:
         data = self.cleaned_data
-        return rules.Answers(
-            pregnant=data["pregnant"],
-            fragile_bones=data["fragile_bones"],
-            spinal_cord_injury=data["spinal_cord_injury"],
-            blood_clots_or_thinners=data["blood_clots_or_thinners"],
-            serious_heart_condition=data["serious_heart_condition"],
-            blood_pressure=data["blood_pressure"],
-            disc_disorder=data["disc_disorder"],
-            back_pain_under_care=data["back_pain_under_care"],
-            surgery_on=data["surgery_on"],
-            fracture_on=data["fracture_on"],
-            muscle_tear_on=data["muscle_tear_on"],
-            other_conditions=data["other_conditions"].strip(),
-            pressure_preference=data["pressure_preference"],
-            areas_to_avoid=data["areas_to_avoid"].strip(),
-        )
+        dated = {
+            "unwell_on": timezone.localdate() if data["unwell"] else None,
+            **{date_field: data[date_field] for _, date_field, _ in self.EVENTS},
+        }
+        free_text = {name: data[name].strip() for name in ("other_conditions", "areas_to_avoid")}
+        asked = {
+            name: data[name]
+            for name in rules.ANSWER_NAMES[rules.QUESTIONNAIRE_VERSION]
+            if name not in dated and name not in free_text
+        }
+        return rules.Answers(**asked, **dated, **free_text)
+
+    @classmethod
+    def question_for(cls, answer: str) -> str:
+        """The question the form asks for one rules.Answers field (for a date, its yes/no
+        question)."""
+        return str(cls.base_fields[cls.DATED_ANSWERS.get(answer, answer)].label)

@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from screening.forms import ScreeningForm
 from screening.models import HealthScreening
 from tests.scheduling import NOW
 from tests.screenings import form_data, screen
@@ -36,6 +37,22 @@ def test_questionnaire_asks_every_question_with_consent_unticked(logged_in):
         "surgery in the last 6 months",
         "broken a bone",
         "torn a muscle",
+        "given birth",
+        "fever or an infection",
+        "scoliosis",
+        "operation on your spine",
+        "vertebra) or a rib",
+        "aortic aneurysm",
+        "varicose veins",
+        "joint replacement",
+        "hypermobile",
+        "inflammatory arthritis",
+        "open wound or an infection",
+        "feeling in your back, legs or feet",
+        "cancer",
+        "kidney disease",
+        "hernia",
+        "steroid tablets",
         "Anything else about your health",
         "What pressure do you like",
         "Areas your therapist should avoid",
@@ -46,6 +63,15 @@ def test_questionnaire_asks_every_question_with_consent_unticked(logged_in):
     assert "checked" not in consent
     assert "Only I, the staff who review screenings, and my therapist" in html
     assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_questionnaire_shows_every_question_of_the_form_in_a_fieldset(logged_in):
+    html = logged_in.get(NEW).content.decode()
+
+    for name in ScreeningForm.base_fields:
+        assert f'name="{name}' in html, name  # date boxes are name_0, name_1, name_2
+    assert html.count("<fieldset") >= 8
+    assert "<script" not in html[html.index("<form") : html.index("</form>")]
 
 
 def test_healthy_answers_are_cleared(logged_in, client_account):
@@ -60,8 +86,10 @@ def test_healthy_answers_are_cleared(logged_in, client_account):
     assert "You are cleared for back-walking." in response.content.decode()
 
 
-def test_disc_problem_waits_for_review(logged_in, client_account):
-    response = logged_in.post(NEW, form_data(client_account, disc_disorder="yes"), follow=True)
+def test_back_pain_under_care_waits_for_review(logged_in, client_account):
+    response = logged_in.post(
+        NEW, form_data(client_account, back_pain_under_care="yes"), follow=True
+    )
 
     assert HealthScreening.objects.get().review == "pending"
     assert "Our staff will review your answers" in response.content.decode()
@@ -90,6 +118,30 @@ def test_recent_surgery_needs_its_date_and_then_waits(logged_in, client_account)
     assert "back-walking from Tuesday 2 February 2027" in page
 
 
+def test_giving_birth_needs_its_date_and_then_waits_twelve_weeks(logged_in, client_account):
+    missing = logged_in.post(NEW, form_data(client_account, recent_birth="yes"))
+    assert "Enter the date of the birth." in missing.content.decode()
+    assert not HealthScreening.objects.exists()
+
+    logged_in.post(
+        NEW,
+        form_data(
+            client_account,
+            recent_birth="yes",
+            gave_birth_on_0="1",
+            gave_birth_on_1="10",
+            gave_birth_on_2="2026",
+        ),
+    )
+
+    screening = HealthScreening.objects.get()
+    assert screening.outcome == "not_eligible_until"
+    assert screening.eligible_from == datetime.date(2026, 12, 24)
+    assert screening.reasons == [
+        "Recent childbirth (on 1 October 2026): back-walking from 24 December 2026"
+    ]
+
+
 def test_a_future_surgery_date_is_refused(logged_in, client_account):
     response = logged_in.post(
         NEW,
@@ -110,6 +162,8 @@ def test_a_future_surgery_date_is_refused(logged_in, client_account):
     ("change", "message"),
     [
         ({"pregnant": ""}, "Answer yes or no: Are you pregnant, or could you be?"),
+        ({"kidney_disease": ""}, "Answer yes or no: Do you have kidney disease?"),
+        ({"unwell": "maybe"}, "Select a valid choice."),
         ({"consent": ""}, "Tick the box to agree to us storing your health answers."),
         ({"signature_name": "Someone Else"}, "type your full name as it is on your account"),
         ({"blood_pressure": "sometimes"}, "Select a valid choice."),

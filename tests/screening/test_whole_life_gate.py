@@ -546,3 +546,70 @@ def test_an_approval_and_a_release_at_the_same_moment_end_in_one_state_and_one_e
     assert about_the_appointment[0].subject.endswith("is cancelled")
     held_on.refresh_from_db()
     assert held_on.review == HealthScreening.Review.APPROVED
+
+
+# A new questionnaire: older screenings keep what was booked on them, new bookings ask again
+
+V1_ANSWERS = {
+    "pregnant": False,
+    "fragile_bones": False,
+    "spinal_cord_injury": False,
+    "blood_clots_or_thinners": False,
+    "serious_heart_condition": False,
+    "blood_pressure": "normal",
+    "disc_disorder": False,
+    "back_pain_under_care": False,
+    "surgery_on": None,
+    "fracture_on": None,
+    "muscle_tear_on": None,
+    "other_conditions": "",
+    "pressure_preference": "medium",
+    "areas_to_avoid": "",
+}
+
+
+def version_one_screening(client) -> HealthScreening:
+    return HealthScreening.objects.create(
+        client=client,
+        questionnaire_version=1,
+        answers=V1_ANSWERS,
+        signature_name=client.full_name,
+        consented_at=NOW - datetime.timedelta(days=30),
+        submitted_at=NOW - datetime.timedelta(days=30),
+        outcome=HealthScreening.Outcome.CLEARED,
+        reasons=[],
+        therapist_notes=["Prefers medium pressure"],
+        valid_until=datetime.date(2027, 10, 31),
+        review=HealthScreening.Review.NOT_NEEDED,
+    )
+
+
+def test_a_screening_on_the_old_questionnaire_keeps_its_booking_but_new_ones_ask_again(
+    spa, ana, staff_user
+):
+    old = version_one_screening(ana)
+    kept = Appointment.objects.create(
+        client=ana,
+        therapist=spa.therapist,
+        treatment=spa.treatment,
+        room=spa.room,
+        starts_at=at(IN_FIVE_DAYS, 10),
+        ends_at=at(IN_FIVE_DAYS, 11),
+        blocked_until=at(IN_FIVE_DAYS, 11, 15),
+        screening=old,
+        created_at=NOW - datetime.timedelta(days=30),
+    )
+
+    with pytest.raises(BookingError, match="new questions since your last screening"):
+        book(spa, ana, day=IN_FIVE_DAYS, hour=14)
+    # Judged again (here: a date of birth typo fixed), the booking on it stands.
+    correct_date_of_birth(
+        client=ana,
+        new_date_of_birth=datetime.date(1990, 3, 28),
+        corrected_by=staff_user,
+        reason="Typo at sign-up",
+    )
+    assert fresh(kept).status == Appointment.Status.CONFIRMED
+
+    screen(ana)
+    assert book(spa, ana, day=IN_FIVE_DAYS, hour=14).status == Appointment.Status.CONFIRMED

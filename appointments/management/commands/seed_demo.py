@@ -157,9 +157,8 @@ REGULARS = [
     ("farah@spa.example", "Farah Haddad", datetime.date(1991, 9, 14)),
     ("gus@spa.example", "Gus Petrov", datetime.date(1988, 2, 29)),
 ]
-DEMO_ANSWERS = rules.nothing_to_declare(
-    pressure_preference=rules.Pressure.FIRM, areas_to_avoid="Left shoulder"
-)
+# No free text: anything typed goes to a reviewer, and the regulars are cleared.
+DEMO_ANSWERS = rules.nothing_to_declare(pressure_preference=rules.Pressure.FIRM)
 DEMO_WEEK_DAYS = 7
 DEMO_OCCUPANCY = 0.6
 

@@ -152,7 +152,8 @@ class AppointmentAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        # A past or cancelled appointment shows its start read-only: no field then.
+        if self.instance.pk and "start" in self.fields:
             self.fields["start"].initial = timezone.localtime(self.instance.starts_at)
 
 
@@ -211,6 +212,9 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     ]
 
     def get_fields(self, request, obj=None):
+        if obj is not None and not obj.is_open:
+            # Nothing left to book or move: the record, read-only.
+            return ["client", "treatment", "starts_at", "therapist", *self.record_fields]
         fields = ["client", "treatment", *self.booking_fields]
         return fields if obj is None else [*fields, *self.record_fields]
 
@@ -233,9 +237,12 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         if obj is None:
             return []
         readonly = ["client", "treatment", *self.record_fields]
-        return readonly if obj.is_open else [*readonly, *self.booking_fields]
+        # Closed: the booking fields leave the form, and the record shows when and who.
+        return readonly if obj.is_open else [*readonly, *self.booking_fields, "starts_at"]
 
     def save_model(self, request, obj, form, change):
+        if change and not obj.is_open:
+            return  # cancelled or past: nothing here to change
         start = form.cleaned_data["start"]
         therapist = form.cleaned_data["therapist"]
         if not change:

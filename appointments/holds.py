@@ -101,8 +101,9 @@ def _reason_not_allowed(cause: Cause, day: datetime.date) -> str:
             f"it cannot go ahead on {_long_day(day)}. Please call us on {phone}."
         )
     return (
-        f"Health screening not cleared for back-walking on {_long_day(day)}. Please call us on "
-        f"{phone} to talk about it or to change to another treatment."
+        f"We have cancelled this appointment because your health screening no longer clears you "
+        f"for back-walking on {_long_day(day)}. Please call us on {phone} to talk about it or to "
+        "change to another treatment."
     )
 
 

@@ -17,10 +17,15 @@ from screening.services import return_to_review
 
 from .holds import under_age
 from .models import Appointment, PreSessionCheck
-from .services import BookingError, _day_of, lock_client
+from .services import BookingError, _day_of, cancel_appointment, lock_client
 
 # The check is done with the client in the room, shortly before the session.
 CHECK_OPENS_BEFORE_START = datetime.timedelta(hours=1)
+# What the client reads; why it was stopped is health data, for the reviewers only.
+STOPPED_REASON = (
+    "Your therapist stopped this session at the check before it started, so it did not go "
+    "ahead. We will call you to talk about what comes next."
+)
 
 
 def _lock_own(appointment: Appointment, by: User) -> Appointment:
@@ -79,9 +84,13 @@ def record_pre_session_check(
         recorded_at=now,
     )
     if not nothing_changed:
+        # The session does not go ahead: the spa cancels it (freeing the therapist and
+        # the room, and telling the client the truth on their page), and calls them.
+        locked = cancel_appointment(
+            appointment=locked, reason=STOPPED_REASON, by_staff=True, now=now
+        )
         locked.needs_follow_up = True
-        locked.updated_at = now
-        locked.save(update_fields=["needs_follow_up", "updated_at"])
+        locked.save(update_fields=["needs_follow_up"])
         screening = current_screening(locked.client)
         if screening is not None:
             # Back to review, which judges the client's other upcoming back-walking again.
@@ -127,16 +136,16 @@ def complete_appointment(
 ) -> Appointment:
     now = now or timezone.now()
     locked = _lock_own(appointment, by)
+    check = PreSessionCheck.objects.filter(appointment=locked).first()
+    if check is not None and check.outcome == PreSessionCheck.Outcome.STOPPED:
+        raise BookingError("This session was stopped at the check; staff follow it up.")
     _check_started(locked, now, "completed")
     if locked.treatment.is_back_walking:
-        check = PreSessionCheck.objects.filter(appointment=locked).first()
         if check is None:
             raise BookingError(
                 "Record the pre-session check first: a back-walking session is only completed "
                 "after the client confirmed nothing has changed."
             )
-        if check.outcome == PreSessionCheck.Outcome.STOPPED:
-            raise BookingError("This session was stopped at the check; staff follow it up.")
         _check_gate_on_the_day(locked, "be marked completed")
     locked.status = Appointment.Status.COMPLETED
     locked.updated_at = now

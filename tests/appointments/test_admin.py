@@ -173,3 +173,26 @@ def test_staff_see_whether_and_when_the_client_was_emailed(staff_http, spa):
     assert "Booking confirmation of 01 Dec 2026 08:00: sent 01 Dec 2026 08:00" in page
     assert "New time of 01 Dec 2026 08:00: waiting, next try 01 Dec 2026 08:00" in page
     assert 'name="notices' not in page  # a record to read, not a form to edit
+
+
+@pytest.mark.parametrize("status", ["cancelled", "completed"])
+def test_the_admin_page_of_a_cancelled_or_past_appointment_opens_read_only(staff_http, spa, status):
+    appointment = book_appointment(
+        client=ClientFactory(), treatment=spa.treatment, start=at(TOMORROW, 10)
+    )
+    Appointment.objects.filter(pk=appointment.pk).update(
+        status=status, cancelled_at=NOW if status == "cancelled" else None
+    )
+
+    response = staff_http.get(
+        reverse("admin:appointments_appointment_change", args=[appointment.pk])
+    )
+
+    assert response.status_code == 200
+    assert 'name="start_0"' not in response.content.decode()
+    saved = staff_http.post(
+        reverse("admin:appointments_appointment_change", args=[appointment.pk]), {}
+    )
+    assert saved.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == status

@@ -594,7 +594,8 @@ def test_stopping_the_session_flags_it_and_sends_the_screening_back_to_review(
     appointment.refresh_from_db()
     screening.refresh_from_db()
     assert appointment.needs_follow_up
-    assert appointment.status == Appointment.Status.CONFIRMED
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert "injury" not in appointment.cancellation_reason
     check = PreSessionCheck.objects.get(appointment=appointment)
     assert check.outcome == PreSessionCheck.Outcome.STOPPED
     assert check.reason == "Client mentions a new back injury"

@@ -161,8 +161,9 @@ def test_a_stop_then_a_decline_cancels_the_clients_other_booking_and_she_reads_w
         row.get_by_role("link", name=BACK_WALKING).click()
         expect(page.get_by_role("heading", name=BACK_WALKING)).to_be_visible()
         reason = (
-            f"Health screening not cleared for back-walking on {long_day(later_day)}. Please "
-            f"call us on {settings.SPA_PHONE} to talk about it or to change to another treatment."
+            "We have cancelled this appointment because your health screening no longer clears "
+            f"you for back-walking on {long_day(later_day)}. Please call us on "
+            f"{settings.SPA_PHONE} to talk about it or to change to another treatment."
         )
         expect(page.get_by_text(f"Reason: {reason}")).to_be_visible()
         expect(page.get_by_role("link", name="Cancel appointment")).to_have_count(0)

@@ -107,9 +107,13 @@ def test_a_stop_holds_the_clients_other_back_walking_and_a_decline_cancels_it(sp
     assert later.status == Appointment.Status.PENDING_REVIEW
     assert later.needs_follow_up
     assert later.hold_expires_at is not None
-    assert fresh(today).status == Appointment.Status.CONFIRMED  # settled by its check
+    today = fresh(today)
+    assert today.status == Appointment.Status.CANCELLED  # stopped: it does not go ahead
+    assert today.cancellation_reason.startswith("Your therapist stopped this session")
+    assert "dizzy" not in today.cancellation_reason.lower()
 
     with time_machine.travel(NOW + datetime.timedelta(hours=3), tick=False):
+        deliver_owed_notices()  # the stop's: the stopped session cancelled, the other held
         decline_screening(
             screening=later.screening, by=reviewer, note="Dizziness needs a doctor's view"
         )
@@ -119,7 +123,8 @@ def test_a_stop_holds_the_clients_other_back_walking_and_a_decline_cancels_it(sp
     assert later.status == Appointment.Status.CANCELLED
     assert later.needs_follow_up
     assert later.cancellation_reason.startswith(
-        "Health screening not cleared for back-walking on Sunday 6 December."
+        "We have cancelled this appointment because your health screening no longer clears "
+        "you for back-walking on Sunday 6 December."
     )
     assert "is cancelled" in email.subject
     assert "dizzy" not in email.body.lower()

@@ -219,7 +219,10 @@ def test_nobody_can_delete_or_add_a_screening_in_the_admin(reviewer_http, staff_
 
 def test_answers_never_reach_the_admin_history(reviewer_http):
     screening = screen(
-        ClientFactory(), back_pain_under_care=True, other_conditions="Sciatica", areas_to_avoid="Neck"
+        ClientFactory(),
+        back_pain_under_care=True,
+        other_conditions="Sciatica",
+        areas_to_avoid="Neck",
     )
 
     decide(reviewer_http, screening, "approve", note="ok", therapist_note="Mind the neck")

@@ -35,8 +35,11 @@ class HealthScreening(models.Model):
         APPROVED = "approved", "Approved"
         DECLINED = "declined", "Declined"
 
+    # PROTECT: PostgreSQL refuses to delete a screening (migration
+    # 0007_screenings_are_never_deleted), so Django refuses to delete its client
+    # first, with a readable message instead of a database error.
     client = models.ForeignKey(
-        "clients.Client", on_delete=models.CASCADE, related_name="screenings"
+        "clients.Client", on_delete=models.PROTECT, related_name="screenings"
     )
     # The submitted questionnaire: never changed after submission.
     questionnaire_version = models.PositiveSmallIntegerField()
@@ -153,6 +156,8 @@ class ScreeningDecision(models.Model):
         CLEARED_ON_DOCTORS_NOTE = "doctors_note", "Cleared on a doctor's note"
         RETURNED_TO_REVIEW = "returned", "Sent back to review"
 
+    # CASCADE only ever runs when a client is erased (screenings cannot be deleted
+    # otherwise), and then it deletes the decisions before their screening.
     screening = models.ForeignKey(
         HealthScreening, on_delete=models.CASCADE, related_name="decisions"
     )

@@ -187,8 +187,11 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and not (obj.awaits_review or obj.may_be_cleared_on_doctors_note):
-            # Nothing to decide: no inputs whose text would silently go nowhere.
+        if obj is not None and (
+            not (obj.awaits_review or obj.may_be_cleared_on_doctors_note) or _own(obj, request)
+        ):
+            # Nothing to decide (or not theirs to decide): no inputs whose text would
+            # silently go nowhere.
             return [fieldset for fieldset in fieldsets if fieldset[0] != "Decide"]
         return fieldsets
 
@@ -293,6 +296,10 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         )
 
 
+def _own(screening: HealthScreening, request: HttpRequest) -> bool:
+    return screening.client.user_id == request.user.pk
+
+
 def _answer_text(name: str, value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
@@ -322,7 +329,8 @@ class ReviewQueueAdmin(HealthScreeningAdmin):
     list_filter: list = []
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).awaiting_review()
+        # Nobody decides on their own screening, so it is not in their queue.
+        return super().get_queryset(request).awaiting_review().exclude(client__user=request.user)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field=None):
         # A screening decided a moment ago has left the queue, but its page

@@ -28,6 +28,7 @@ class HealthScreening(models.Model):
         NEEDS_REVIEW = rules.Outcome.NEEDS_REVIEW.value, "Needs staff review"
         NOT_ELIGIBLE = rules.Outcome.NOT_ELIGIBLE.value, "Not eligible"
         NOT_ELIGIBLE_UNTIL = rules.Outcome.NOT_ELIGIBLE_UNTIL.value, "Not eligible until a date"
+        DOCTORS_NOTE = rules.Outcome.DOCTORS_NOTE.value, "Doctor's note required"
 
     class Review(models.TextChoices):
         NOT_NEEDED = "not_needed", "Not needed"
@@ -69,6 +70,9 @@ class HealthScreening(models.Model):
         blank=True, help_text="What the therapist should know. Shown to the client's therapist."
     )
     cleared_on_doctors_note = models.BooleanField(default=False)
+    # From the triage, never changed: False when a condition no doctor's note clears
+    # (pregnancy, a spinal cord injury) is declared.
+    note_can_clear = models.BooleanField(default=True, db_default=True)
 
     objects = HealthScreeningQuerySet.as_manager()
 
@@ -83,7 +87,15 @@ class HealthScreening(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(outcome__in=[choice.value for choice in rules.Outcome]),
+                condition=Q(
+                    outcome__in=[
+                        "cleared",
+                        "needs_review",
+                        "not_eligible",
+                        "not_eligible_until",
+                        "doctors_note",
+                    ]
+                ),
                 name="screening_healthscreening_known_outcome",
                 violation_error_message="Unknown screening outcome.",
             ),
@@ -131,7 +143,13 @@ class HealthScreening(models.Model):
 
     @property
     def may_be_cleared_on_doctors_note(self) -> bool:
-        return self.outcome == self.Outcome.NOT_ELIGIBLE and self.review != self.Review.APPROVED
+        """Staff may clear it on a doctor's note: a condition a note can clear, not yet
+        cleared. The note never shortens a recovery wait (eligible_from still holds)."""
+        return (
+            self.outcome in (self.Outcome.NOT_ELIGIBLE, self.Outcome.DOCTORS_NOTE)
+            and self.note_can_clear
+            and self.review != self.Review.APPROVED
+        )
 
 
 class ScreeningToReview(HealthScreening):

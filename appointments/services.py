@@ -7,7 +7,6 @@ message first.
 """
 
 import datetime
-import enum
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from psycopg2 import errorcodes
 
 from clients.age import is_adult_on
 from clients.models import Client
-from screening.eligibility import back_walking_verdict, screening_verdict
+from screening.eligibility import back_walking_verdict
 from screening.models import HealthScreening
 
 from . import schedule

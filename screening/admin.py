@@ -8,7 +8,7 @@ change history records which decision was made, never what was answered.
 import datetime
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 
 from appointments.admin import notice_line
+from appointments.holds import Change
 from appointments.models import Appointment
 from clients.age import age_on
 from spa_booking.admin_errors import ServiceErrorInFormMixin
@@ -200,13 +201,32 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         note = form.cleaned_data.get("note", "")
         therapist_note = form.cleaned_data.get("therapist_note_text", "")
         arguments = {"screening": obj, "by": request.user, "therapist_note": therapist_note}
+        decided = None
         if decision == Decision.APPROVE:
-            services.approve_screening(note=note, **arguments)
+            decided = services.approve_screening(note=note, **arguments)
         elif decision == Decision.DECLINE:
-            services.decline_screening(note=note, **arguments)
+            decided = services.decline_screening(note=note, **arguments)
         elif decision == Decision.DOCTORS_NOTE:
-            services.clear_on_doctors_note(note=note, **arguments)
+            decided = services.clear_on_doctors_note(note=note, **arguments)
         obj.refresh_from_db()
+        if decided is not None:
+            self._tell_what_changed(request, decided)
+
+    def _tell_what_changed(self, request: HttpRequest, decided: services.Decided) -> None:
+        """What the decision did to the client's upcoming back-walking, in staff words."""
+        for reconsidered in decided.appointments:
+            if reconsidered.change == Change.KEPT:
+                continue
+            appointment = reconsidered.appointment
+            when = f"{timezone.localtime(appointment.starts_at):%a %d %b %H:%M}"
+            what = {
+                Change.CONFIRMED: "confirmed; the client is emailed",
+                Change.HELD: "held for this review",
+                Change.CANCELLED: "cancelled by the spa and flagged for a call; the client is "
+                "emailed why",
+            }[reconsidered.change]
+            level = messages.WARNING if reconsidered.change == Change.CANCELLED else messages.INFO
+            self.message_user(request, f"Back-walking on {when}: {what}.", level)
 
     def construct_change_message(self, request, form, formsets, add=False):
         # The history says what was decided, never what was answered.

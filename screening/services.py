@@ -31,6 +31,13 @@ def _same_name(typed: str, full_name: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Decided:
+    screening: HealthScreening
+    # The client's upcoming back-walking appointments, judged again on the decision.
+    appointments: list[holds.Reconsidered]
+
+
+@dataclass(frozen=True)
 class Submission:
     screening: HealthScreening
     # The client's upcoming back-walking appointments, judged again on it.
@@ -146,7 +153,7 @@ def _lock_current(screening: HealthScreening, by: User) -> HealthScreening:
     return fresh
 
 
-def _lock_awaiting_review(screening: HealthScreening, by: User) -> HealthScreening:
+def _lock_awaiting_review(screening: HealthScreening, by: User) -> Decided:
     fresh = _lock_current(screening, by)
     if not fresh.awaits_review:
         raise ScreeningError("This screening is not waiting for a review.")
@@ -162,7 +169,7 @@ def _decide(
     therapist_note: str,
     now: datetime.datetime,
     doctors_note: bool = False,
-) -> HealthScreening:
+) -> Decided:
     ScreeningDecision.objects.create(
         screening=screening,
         decision=(ScreeningDecision.Decision.CLEARED_ON_DOCTORS_NOTE if doctors_note else review),
@@ -187,8 +194,10 @@ def _decide(
         ]
     )
     _owe_decision_email(screening)
-    holds.rejudge_back_walking(client=screening.client, cause=holds.Cause.DECISION, now=now)
-    return screening
+    judged = holds.rejudge_back_walking(
+        client=screening.client, cause=holds.Cause.DECISION, now=now
+    )
+    return Decided(screening=screening, appointments=judged)
 
 
 def _owe_decision_email(screening: HealthScreening) -> None:
@@ -235,13 +244,13 @@ def approve_screening(
     note: str,
     therapist_note: str = "",
     now: datetime.datetime | None = None,
-) -> HealthScreening:
+) -> Decided:
     """Staff clear a screening that needed review; its held appointments are confirmed.
 
     Like every decision, it records why: the reviewer is the one clearing a client
     the rules did not clear."""
     now = now or timezone.now()
-    decided = _review(
+    return _review(
         screening,
         review=HealthScreening.Review.APPROVED,
         by=by,
@@ -249,7 +258,6 @@ def approve_screening(
         therapist_note=therapist_note,
         now=now,
     )
-    return decided
 
 
 @transaction.atomic
@@ -260,10 +268,10 @@ def decline_screening(
     note: str,
     therapist_note: str = "",
     now: datetime.datetime | None = None,
-) -> HealthScreening:
+) -> Decided:
     """Staff decline a screening that needed review; its held appointments are cancelled."""
     now = now or timezone.now()
-    decided = _review(
+    return _review(
         screening,
         review=HealthScreening.Review.DECLINED,
         by=by,
@@ -271,7 +279,6 @@ def decline_screening(
         therapist_note=therapist_note,
         now=now,
     )
-    return decided
 
 
 @transaction.atomic
@@ -282,7 +289,7 @@ def clear_on_doctors_note(
     note: str,
     therapist_note: str = "",
     now: datetime.datetime | None = None,
-) -> HealthScreening:
+) -> Decided:
     """Staff clear a not-eligible screening because a doctor says back-walking is safe."""
     now = now or timezone.now()
     if not note.strip():

@@ -34,7 +34,7 @@ from tests.conftest import reviewers_group
 from tests.factories import ClientFactory, TreatmentFactory, UserFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
-from tests.screenings import review_url, screen
+from tests.screenings import decide, review_url, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -618,3 +618,16 @@ def test_a_screening_on_the_old_questionnaire_keeps_its_booking_but_new_ones_ask
 
     screen(ana)
     assert book(spa, ana, day=IN_FIVE_DAYS, hour=14).status == Appointment.Status.CONFIRMED
+
+
+def test_the_reviewer_is_told_what_the_decision_did_to_the_clients_bookings(
+    spa, ana, reviewer_http
+):
+    held_on = screen(ana, back_pain_under_care=True)
+    book(spa, ana)
+
+    response = decide(reviewer_http, held_on, "decline", note="Physio advises against")
+
+    assert response.status_code == 302
+    page = reviewer_http.get(response.url).content.decode()
+    assert "Back-walking on Sun 06 Dec 10:00: cancelled by the spa and flagged for a call" in page

@@ -8,7 +8,7 @@ from django.utils.html import format_html_join
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
-from . import holds, services
+from . import services
 from .models import (
     Appointment,
     Equipment,
@@ -21,6 +21,7 @@ from .models import (
     WorkingHours,
 )
 from .schedule import local_days
+from .services import holds
 
 
 @admin.register(Equipment)

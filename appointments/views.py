@@ -253,7 +253,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             "booking_token": uuid.uuid4(),
             "error": error,
             "alternatives": _alternatives(error) if error else [],
-            "refusal": services.back_walking_refusal(client=client, treatment=treatment),
+            "refusal": services.under_age_refusal(client=client, treatment=treatment),
             "verdict": _verdict(client, treatment, start),
             "confirm_url": confirm_url,
         },

@@ -15,9 +15,10 @@ from clients.models import User
 from screening.eligibility import current_screening, screening_verdict
 from screening.services import return_to_review
 
-from .holds import under_age
 from .models import Appointment, PreSessionCheck
-from .services import BookingError, _day_of, cancel_appointment, lock_client
+from .services import BookingError, cancel_appointment, lock_client
+from .services.gate import day_of
+from .services.holds import under_age
 
 # The check is done with the client in the room, shortly before the session.
 CHECK_OPENS_BEFORE_START = datetime.timedelta(hours=1)
@@ -113,7 +114,7 @@ def _check_gate_on_the_day(appointment: Appointment, what: str) -> None:
             f"This back-walking session cannot {what}: the client is under 18 on the day. "
             "Offer another treatment; staff have the details."
         )
-    day = _day_of(appointment.starts_at)
+    day = day_of(appointment.starts_at)
     verdict = screening_verdict(screening=current_screening(client), day=day)
     if not verdict.allowed or verdict.hold:
         raise BookingError(

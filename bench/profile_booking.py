@@ -43,6 +43,7 @@ def main() -> None:
 
     from appointments import availability, schedule, services
     from appointments.models import Appointment, Treatment
+    from appointments.services import locking, outbox
     from clients.backends import BACKEND
     from clients.models import Client
 
@@ -82,13 +83,13 @@ def main() -> None:
         "services.book_appointment (the whole service call)": (services, "book_appointment"),
         "schedule.free_slots (availability, with its queries)": (schedule, "free_slots"),
         "  of which availability.free_slots (pure)": (availability, "free_slots"),
-        "services._lock_people (lock timeout + therapist and client locks)": (
-            services,
-            "_lock_people",
+        "locking.lock_people (lock timeout + therapist and client locks)": (
+            locking,
+            "lock_people",
         ),
-        "services._owe_notice (the confirmation email, into the outbox)": (
-            services,
-            "_owe_notice",
+        "outbox.owe_notice (the confirmation email, into the outbox)": (
+            outbox,
+            "owe_notice",
         ),
     }
     for number, (browser, path, data) in enumerate(forms[:half]):

@@ -5,7 +5,7 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.holds import Cause, rejudge_back_walking
+from appointments.services.holds import Cause, rejudge_back_walking
 
 from .models import EARLIEST_DATE_OF_BIRTH, Client, DateOfBirthCorrection, User
 

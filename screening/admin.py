@@ -17,8 +17,8 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 
 from appointments.admin import notice_line
-from appointments.holds import Change
 from appointments.models import Appointment
+from appointments.services.holds import Change
 from clients.age import age_on
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
-from appointments.holds import REVIEW_TOO_LATE
 from appointments.models import Appointment
+from appointments.services.holds import REVIEW_TOO_LATE
 
 from .models import HealthScreening
 

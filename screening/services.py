@@ -8,9 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from appointments import holds
 from appointments.models import Notice
-from appointments.services import lock_client
+from appointments.services import holds, lock_client
 from clients.models import Client, User
 
 from . import rules

@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from appointments.holds import Change
+from appointments.services.holds import Change
 from clients.models import Client
 
 from . import services

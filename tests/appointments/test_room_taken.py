@@ -16,6 +16,7 @@ from django.db import connection
 
 from appointments import services
 from appointments.models import Appointment
+from appointments.services import locking
 from tests.factories import ClientFactory
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 
@@ -38,7 +39,7 @@ def rival_takes_the_room_first(monkeypatch, spa) -> list[int]:
     """The first room lock waits until another therapist's booking of the same time
     (and, the rooms being alike, the same room) has committed."""
     contested: list[int] = []
-    lock_room = services._lock_room
+    lock_room = locking.lock_room
 
     def rival_first(room_id: int) -> None:
         if not contested:
@@ -48,7 +49,7 @@ def rival_takes_the_room_first(monkeypatch, spa) -> list[int]:
             thread.join()
         lock_room(room_id)
 
-    monkeypatch.setattr(services, "_lock_room", rival_first)
+    monkeypatch.setattr(locking, "lock_room", rival_first)
     return contested
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appointments.models import Treatment
-from appointments.services import back_walking_refusal
+from appointments.services import under_age_refusal
 from clients.age import age_on, is_adult_on
 from tests.factories import ClientFactory
 
@@ -72,6 +72,6 @@ def test_age_check_uses_the_spas_date_not_the_servers_utc_date(utc_now, refused)
     treatment = Treatment(name="Ashiatsu", is_back_walking=True)
 
     with time_machine.travel(utc_now, tick=False):
-        refusal = back_walking_refusal(client=client, treatment=treatment)
+        refusal = under_age_refusal(client=client, treatment=treatment)
 
     assert (refusal is not None) is refused

@@ -14,9 +14,9 @@ from django.db import transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from appointments.holds import Change
 from appointments.models import Appointment, Qualification
 from appointments.services import BookingError, book_appointment, cancel_appointment
+from appointments.services.holds import Change
 from screening import rules
 from screening.models import HealthScreening
 from screening.services import ScreeningError, approve_screening, submit_screening

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from appointments.holds import release_expired_holds
 from appointments.models import Appointment, Qualification
 from appointments.services import BookingError, book_appointment
+from appointments.services.holds import release_expired_holds
 from appointments.visits import complete_appointment, record_pre_session_check
 from clients.services import AccountError, correct_date_of_birth
 from screening.models import HealthScreening

@@ -6,7 +6,7 @@ released once, under a row lock, and the client is emailed.
 
 from django.core.management.base import BaseCommand
 
-from appointments.holds import release_expired_holds
+from appointments.services.holds import release_expired_holds
 
 
 class Command(BaseCommand):

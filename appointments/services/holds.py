@@ -32,8 +32,11 @@ from clients.age import is_adult_on
 from clients.models import Client
 from screening.eligibility import current_screening, screening_verdict
 
-from .models import Appointment, Notice, Treatment
-from .services import _day_of, _hold_expiry, _owe_notice, cancel_appointment, lock_client
+from ..models import Appointment, Notice, Treatment
+from .changes import cancel_appointment
+from .gate import day_of, hold_expiry
+from .locking import lock_client
+from .outbox import owe_notice
 
 
 class Cause(enum.StrEnum):
@@ -76,7 +79,7 @@ def under_age(client: Client, appointment: Appointment) -> bool:
     booked_on = timezone.localdate(appointment.created_at)
     return not (
         is_adult_on(client.date_of_birth, booked_on)
-        and is_adult_on(client.date_of_birth, _day_of(appointment.starts_at))
+        and is_adult_on(client.date_of_birth, day_of(appointment.starts_at))
     )
 
 
@@ -136,7 +139,7 @@ def _judge(
     appointment: Appointment, *, client: Client, cause: Cause, now: datetime.datetime
 ) -> Reconsidered:
     """The booking's verdict on one appointment, today, with the client locked."""
-    day = _day_of(appointment.starts_at)
+    day = day_of(appointment.starts_at)
     if under_age(client, appointment):
         return _cancel(appointment, _reason_too_young(day), now)
     screening = current_screening(client)
@@ -153,7 +156,7 @@ def _judge(
             expires = appointment.hold_expires_at
         else:
             # A review of another screening: held as a booking would be, from now.
-            expires = _hold_expiry(start=appointment.starts_at, now=now)
+            expires = hold_expiry(start=appointment.starts_at, now=now)
         if expires is None:
             return _cancel(appointment, _reason_no_time_for_review(cause, day), now)
         unchanged = held and expires == appointment.hold_expires_at
@@ -187,7 +190,7 @@ def _judge(
             "updated_at",
         ]
     )
-    _owe_notice(appointment, Notice.Kind.CONFIRMATION)
+    owe_notice(appointment, Notice.Kind.CONFIRMATION)
     return Reconsidered(appointment, change)
 
 

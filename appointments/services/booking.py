@@ -29,9 +29,10 @@ from .errors import TAKEN, BookingError, TimeTaken, database_errors_as_booking_e
 from .gate import Gate, back_walking_gate, day_of, under_age_refusal
 from .outbox import owe_notice
 
-# Another therapist's booking taking our room at the same moment is rare; twice in a
-# row, rarer still. More tries than this and the person is offered other times.
-ROOM_RETRIES = 2
+# Bookings of one time all look first at the same room (the least-equipped free one),
+# so when several land at once each lost room is someone else's booking made: every
+# retry is progress. This only bounds a pathological loop.
+ROOM_RETRIES = 25
 
 
 @dataclass(frozen=True)

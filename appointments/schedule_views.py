@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from screening.models import HealthScreening
+from screening.eligibility import latest_screenings_first, therapist_sees_health_summary
 
 from . import visits
 from .ics import therapist_feed
@@ -48,27 +48,19 @@ def _with_schedule_details(appointments: QuerySet[Appointment]) -> QuerySet[Appo
         .filter(client=OuterRef("client"), starts_at__lt=OuterRef("starts_at"))
         .exclude(pk=OuterRef("pk"))
     )
-    # The client's screenings, newest first: the therapist sees the current one,
-    # not the one the booking was made on.
-    screenings = Prefetch(
-        "client__screenings",
-        queryset=HealthScreening.objects.latest_first(),
-        to_attr="screenings_newest_first",
-    )
     return (
         appointments.select_related("treatment", "room", "client", "pre_session_check")
-        .prefetch_related(screenings)
+        .prefetch_related(latest_screenings_first("client__screenings"))
         .annotate(returning=Exists(earlier_visit))
     )
 
 
 def _mark_health_summary(appointment: Appointment, today: datetime.date) -> Appointment:
-    """A therapist sees the client's screening summary only for back-walking that is still
-    to happen (today included): health data is shared for the session, not kept in view."""
-    appointment.shows_health = (
-        appointment.treatment.is_back_walking
-        and appointment.is_open
-        and timezone.localtime(appointment.starts_at).date() >= today
+    appointment.shows_health = therapist_sees_health_summary(
+        is_back_walking=appointment.treatment.is_back_walking,
+        is_open=appointment.is_open,
+        day=timezone.localtime(appointment.starts_at).date(),
+        today=today,
     )
     return appointment
 

@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Prefetch
 
 from clients.age import first_adult_day
 from clients.models import Client
@@ -25,6 +26,25 @@ class Verdict:
     screening: HealthScreening | None = None
     # Whether filling in a (new) screening is the way forward.
     new_screening_helps: bool = False
+
+
+def latest_screenings_first(lookup: str) -> Prefetch:
+    """Prefetch a client's screenings newest first (as `screenings_newest_first`): the
+    current one is the first, whatever the booking was made on."""
+    return Prefetch(
+        lookup,
+        queryset=HealthScreening.objects.latest_first(),
+        to_attr="screenings_newest_first",
+    )
+
+
+def therapist_sees_health_summary(
+    *, is_back_walking: bool, is_open: bool, day: datetime.date, today: datetime.date
+) -> bool:
+    """The client's therapist sees their screening summary only for back-walking that is
+    still to happen (today included): health data is shared for the session, not kept
+    in view afterwards."""
+    return is_back_walking and is_open and day >= today
 
 
 def current_screening(client: Client) -> HealthScreening | None:

@@ -8,8 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from appointments.models import Notice
-from appointments.services import holds, lock_client
+from appointments.services import holds
 from clients.models import Client, User
 
 from . import rules
@@ -70,7 +69,7 @@ def submit_screening(
     with transaction.atomic():
         # The same lock staff decisions take, so a decision and a new
         # submission for one client happen one after the other.
-        lock_client(client.pk)
+        holds.lock_client(client.pk)
         reasons = list(triage.reasons)
         sent_to_staff = _staff_must_clear(client)
         if sent_to_staff:
@@ -136,7 +135,7 @@ def _check_not_own(screening: HealthScreening, by: User) -> None:
 def _lock_current(screening: HealthScreening, by: User) -> HealthScreening:
     """Lock the client, then check the screening is still their current one, and not
     the decider's own."""
-    lock_client(screening.client_id)
+    holds.lock_client(screening.client_id)
     fresh = (
         HealthScreening.objects.select_for_update(of=("self",))
         .select_related("client")
@@ -192,22 +191,11 @@ def _decide(
             "cleared_on_doctors_note",
         ]
     )
-    _owe_decision_email(screening)
+    holds.owe_decision_email(screening)
     judged = holds.rejudge_back_walking(
         client=screening.client, cause=holds.Cause.DECISION, now=now
     )
     return Decided(screening=screening, appointments=judged)
-
-
-def _owe_decision_email(screening: HealthScreening) -> None:
-    """Owe the client an email about this decision, in the decision's transaction.
-
-    The send_notices worker emails it once the decision is committed, outside the
-    staff member's request, so a slow or broken mail server neither holds up nor
-    fails the review. Its revision is the number of decisions so far: a later
-    decision makes this email old news, and only the latest goes out.
-    """
-    screening.notices.create(kind=Notice.Kind.DECISION, revision=screening.decisions.count())
 
 
 def _review(
@@ -321,7 +309,7 @@ def return_to_review(
     The earlier decisions stay on record (ScreeningDecision), with this one.
     """
     now = now or timezone.now()
-    lock_client(screening.client_id)
+    holds.lock_client(screening.client_id)
     fresh = (
         HealthScreening.objects.select_for_update(of=("self",))
         .select_related("client")

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from clients.age import is_adult_on
 from clients.models import Client
-from screening.eligibility import back_walking_verdict
-from screening.models import HealthScreening
+from screening.eligibility import HealthScreening, back_walking_verdict
 
 from .. import schedule
 from ..models import Appointment, Treatment

@@ -30,13 +30,26 @@ from django.utils import timezone
 
 from clients.age import is_adult_on
 from clients.models import Client
-from screening.eligibility import current_screening, screening_verdict
+from screening.eligibility import HealthScreening, current_screening, screening_verdict
 
 from ..models import Appointment, Notice, Treatment
 from .changes import cancel_appointment
 from .gate import day_of, hold_expiry
 from .locking import lock_client
 from .outbox import owe_notice
+
+__all__ = [
+    "REVIEW_TOO_LATE",
+    "Cause",
+    "Change",
+    "Reconsidered",
+    "lock_client",
+    "owe_decision_email",
+    "rejudge_back_walking",
+    "rejudge_treatment",
+    "release_expired_holds",
+    "under_age",
+]
 
 
 class Cause(enum.StrEnum):
@@ -271,3 +284,15 @@ def release_expired_holds(*, now: datetime.datetime | None = None) -> int:
                     _cancel(appointment, REVIEW_TOO_LATE, now)
             released += len(ran_out)
     return released
+
+
+def owe_decision_email(screening: HealthScreening) -> None:
+    """Owe the client an email about a staff decision on their screening, in the
+    decision's transaction.
+
+    The send_notices worker emails it once the decision is committed, outside the
+    staff member's request, so a slow or broken mail server neither holds up nor
+    fails the review. Its revision is the number of decisions so far: a later
+    decision makes this email old news, and only the latest goes out.
+    """
+    screening.notices.create(kind=Notice.Kind.DECISION, revision=screening.decisions.count())

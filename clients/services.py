@@ -5,7 +5,7 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.services.holds import Cause, rejudge_back_walking
+from appointments.services.holds import Cause, lock_client, rejudge_back_walking
 
 from .models import EARLIEST_DATE_OF_BIRTH, Client, DateOfBirthCorrection, User
 
@@ -79,9 +79,11 @@ def correct_date_of_birth(
     if not reason:
         raise AccountError("Say why the date of birth is being corrected.")
     _check_date_of_birth(new_date_of_birth)
-    # Lock the row so that two staff correcting at once record both changes
-    # against the right old value.
-    locked = Client.objects.select_for_update().get(pk=client.pk)
+    # The client's lock (the one every change to the back-walking gate's inputs takes
+    # first), so that two staff correcting at once record both changes against the
+    # right old value, and no booking of the client slips in between.
+    lock_client(client.pk)
+    locked = Client.objects.get(pk=client.pk)
     if locked.date_of_birth == new_date_of_birth:
         raise AccountError("That is already the date of birth on record.")
     correction = DateOfBirthCorrection.objects.create(

@@ -29,7 +29,9 @@ from .models import HealthScreening, ScreeningToReview
 REVIEW_PERMISSION = "screening.review_healthscreening"
 
 
-class Decision:
+class ReviewChoice:
+    """The choices on the review form (what the reviewer picks, not what is recorded)."""
+
     APPROVE = "approve"
     DECLINE = "decline"
     DOCTORS_NOTE = "doctors_note"
@@ -66,11 +68,17 @@ class ReviewForm(forms.ModelForm):
         choices = []
         if screening.awaits_review:
             choices = [
-                (Decision.APPROVE, "Approve: clear for back-walking (held bookings are confirmed)"),
-                (Decision.DECLINE, "Decline (held bookings are cancelled)"),
+                (
+                    ReviewChoice.APPROVE,
+                    "Approve: clear for back-walking (held bookings are confirmed)",
+                ),
+                (
+                    ReviewChoice.DECLINE,
+                    "Decline (the client's upcoming back-walking is cancelled)",
+                ),
             ]
         elif screening.may_be_cleared_on_doctors_note:
-            choices = [(Decision.DOCTORS_NOTE, "Clear on a doctor's note")]
+            choices = [(ReviewChoice.DOCTORS_NOTE, "Clear on a doctor's note")]
         self.fields["decision"].choices = choices
         self.fields["decision"].required = bool(choices)
         self.fields["decision"].error_messages["required"] = (
@@ -202,11 +210,11 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         therapist_note = form.cleaned_data.get("therapist_note_text", "")
         arguments = {"screening": obj, "by": request.user, "therapist_note": therapist_note}
         decided = None
-        if decision == Decision.APPROVE:
+        if decision == ReviewChoice.APPROVE:
             decided = services.approve_screening(note=note, **arguments)
-        elif decision == Decision.DECLINE:
+        elif decision == ReviewChoice.DECLINE:
             decided = services.decline_screening(note=note, **arguments)
-        elif decision == Decision.DOCTORS_NOTE:
+        elif decision == ReviewChoice.DOCTORS_NOTE:
             decided = services.clear_on_doctors_note(note=note, **arguments)
         obj.refresh_from_db()
         if decided is not None:

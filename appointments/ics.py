@@ -1,22 +1,40 @@
-"""iCalendar files for appointments, made with the icalendar library."""
+"""iCalendar files for appointments, made with the icalendar library.
+
+The file in an email is an iTIP message (RFC 5546, sent as RFC 6047 says): the
+spa as ORGANIZER, METHOD PUBLISH or CANCEL both in the file and in the email's
+MIME type, and a UID and SEQUENCE that stay with the appointment. With those,
+mail clients update the event already in the calendar instead of adding another.
+"""
 
 import datetime
 
 from django.conf import settings
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress
 
 from .models import Appointment
 
 
 def appointment_uid(appointment: Appointment) -> str:
-    # Stable across reschedules, so calendar apps move the event instead of adding one.
-    return f"appointment-{appointment.pk}@spa-booking"
+    # Stable across reschedules, so calendar apps move the event instead of adding
+    # one; the spa's own domain, so no other installation's appointment 1 is this one.
+    return f"appointment-{appointment.pk}@{settings.SPA_CALENDAR_DOMAIN}"
+
+
+def _method(appointment: Appointment) -> str:
+    return "CANCEL" if appointment.status == Appointment.Status.CANCELLED else "PUBLISH"
+
+
+def _organizer() -> vCalAddress:
+    organizer = vCalAddress(f"mailto:{settings.SPA_EMAIL}")
+    organizer.params["cn"] = settings.SPA_NAME
+    return organizer
 
 
 def appointment_event(appointment: Appointment) -> Event:
     event = Event()
     event.add("uid", appointment_uid(appointment))
+    event.add("organizer", _organizer())
     event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
     event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
     event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
@@ -36,10 +54,21 @@ def appointment_calendar(appointment: Appointment) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Spa Booking//Appointments//EN")
     calendar.add("version", "2.0")
-    cancelled = appointment.status == Appointment.Status.CANCELLED
-    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    calendar.add("method", _method(appointment))
     calendar.add_component(appointment_event(appointment))
     return calendar.to_ical()
+
+
+def appointment_attachment(appointment: Appointment) -> tuple[str, bytes, str]:
+    """The calendar file as an email attachment: (file name, content, MIME type).
+
+    The MIME type repeats the file's METHOD (RFC 6047); Django adds charset="utf-8".
+    """
+    return (
+        "appointment.ics",
+        appointment_calendar(appointment),
+        f"text/calendar; method={_method(appointment)}",
+    )
 
 
 def therapist_feed(therapist, appointments) -> bytes:

@@ -239,3 +239,6 @@ SPA_REVIEW_DEADLINE_HOURS = env.float("SPA_REVIEW_DEADLINE_HOURS", default=4)
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")
 SPA_PHONE = env.str("SPA_PHONE", default="+44 20 7946 0000")
 SPA_EMAIL = env.str("SPA_EMAIL", default="hello@spa.example")
+# The domain in calendar event UIDs and email Message-IDs: one the spa owns, so no
+# other installation's events or emails are ever taken for this spa's.
+SPA_CALENDAR_DOMAIN = env.str("SPA_CALENDAR_DOMAIN", default=SPA_EMAIL.rpartition("@")[2])

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
@@ -687,7 +688,7 @@ def events(calendar: Calendar) -> dict[str, Event]:
 
 
 def uid(appointment: Appointment) -> str:
-    return f"appointment-{appointment.pk}@spa-booking"
+    return f"appointment-{appointment.pk}@{settings.SPA_CALENDAR_DOMAIN}"
 
 
 def test_feed_is_a_calendar_of_the_therapists_appointments_without_login(

@@ -446,6 +446,7 @@ class NoticeKind(models.TextChoices):
     CANCELLATION = "cancellation", "Cancellation"
     RESCHEDULE = "reschedule", "New time"
     DECISION = "decision", "Screening decision"
+    REMINDER = "reminder", "Reminder"
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):
@@ -536,10 +537,20 @@ class Notice(models.Model):
                 "other emails are about an appointment.",
             ),
             # Every change of an appointment bumps its revision and owes at most one email.
+            # A reminder is not a change: it is written at the revision it reminds of.
             models.UniqueConstraint(
                 fields=["appointment", "revision"],
+                condition=~Q(kind=NoticeKind.REMINDER),
                 name="appointments_notice_once_per_revision",
                 violation_error_message="This change of the appointment already has its notice.",
+            ),
+            # One reminder per time of the appointment, even when two send_reminders
+            # runs overlap; a move (a new revision) owes a reminder of the new time.
+            models.UniqueConstraint(
+                fields=["appointment", "revision"],
+                condition=Q(kind=NoticeKind.REMINDER),
+                name="appointments_notice_reminder_once_per_revision",
+                violation_error_message="The appointment already has its reminder.",
             ),
             # Every decision on a screening owes at most one email.
             models.UniqueConstraint(

@@ -16,12 +16,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from screening.models import ScreeningDecision
 from screening.notifications import send_decision
 
-from .ics import appointment_calendar
+from .ics import appointment_attachment
 from .models import Appointment, Notice
 
 logger = logging.getLogger(__name__)
@@ -38,11 +38,37 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 
-def _send(appointment_id: int, template: str, subject: str, *, attach_calendar: bool) -> None:
-    appointment = Appointment.objects.with_details().filter(pk=appointment_id).first()
-    if appointment is None:
-        return
-    context = {
+def notice_message_id(notice: Notice) -> str:
+    """The Message-ID of the notice's email, the same on every attempt and every sender.
+
+    deliver_notices can send an email twice: when a sender dies (or its database
+    fails) after the mail server took the email and before the commit. The copy
+    carries the same Message-ID, so mail software can recognise and drop it. The
+    configured domain, not the host's name: any app server may send the copy.
+    """
+    return f"<notice-{notice.pk}@{settings.SPA_CALENDAR_DOMAIN}>"
+
+
+def _send(notice: Notice, template: str, subject: str, *, attach_calendar: bool) -> None:
+    appointment = _appointment_of(notice)
+    if appointment is not None:
+        _email(notice, appointment, template, subject, attach_calendar=attach_calendar)
+
+
+def _appointment_of(notice: Notice) -> Appointment | None:
+    return Appointment.objects.with_details().filter(pk=notice.appointment_id).first()
+
+
+def _email(
+    notice: Notice,
+    appointment: Appointment,
+    template: str,
+    subject: str,
+    *,
+    attach_calendar: bool,
+    **context,
+) -> None:
+    context |= {
         "appointment": appointment,
         "client": appointment.client,
         "starts_at": timezone.localtime(appointment.starts_at),
@@ -54,52 +80,78 @@ def _send(appointment_id: int, template: str, subject: str, *, attach_calendar: 
         subject=subject,
         body=render_to_string(f"appointments/email/{template}.txt", context),
         to=[appointment.client.user.email],
+        headers={"Message-ID": notice_message_id(notice)},
     )
     if attach_calendar:
-        message.attach("appointment.ics", appointment_calendar(appointment), "text/calendar")
+        message.attach(*appointment_attachment(appointment))
     message.send()
 
 
-def send_booking_confirmation(appointment_id: int) -> None:
-    _send(
-        appointment_id, "confirmation", f"Your booking at {settings.SPA_NAME}", attach_calendar=True
-    )
+def when_phrase(starts_at: datetime.datetime, now: datetime.datetime) -> str:
+    """'today at 21:00', 'tomorrow at 10:00' or 'on Friday 4 December at 10:00', in the
+    spa's time zone, as seen at `now`."""
+    start = timezone.localtime(starts_at)
+    days = (start.date() - timezone.localtime(now).date()).days
+    time = dateformat.format(start, "H:i")
+    if days == 0:
+        return f"today at {time}"
+    if days == 1:
+        return f"tomorrow at {time}"
+    return f"on {dateformat.format(start, 'l j F')} at {time}"
 
 
-def send_held_notice(appointment_id: int) -> None:
+def send_booking_confirmation(notice: Notice) -> None:
+    _send(notice, "confirmation", f"Your booking at {settings.SPA_NAME}", attach_calendar=True)
+
+
+def send_held_notice(notice: Notice) -> None:
     _send(
-        appointment_id,
+        notice,
         "held",
         f"Your booking at {settings.SPA_NAME} is held for a health review",
         attach_calendar=True,  # a TENTATIVE event until staff decide
     )
 
 
-def send_cancellation_notice(appointment_id: int) -> None:
+def send_cancellation_notice(notice: Notice) -> None:
     _send(
-        appointment_id,
+        notice,
         "cancellation",
         f"Your appointment at {settings.SPA_NAME} is cancelled",
         attach_calendar=True,
     )
 
 
-def send_reschedule_notice(appointment_id: int) -> None:
+def send_reschedule_notice(notice: Notice) -> None:
     _send(
-        appointment_id,
+        notice,
         "reschedule",
         f"Your appointment at {settings.SPA_NAME} has moved",
         attach_calendar=True,
     )
 
 
-def send_reminder(appointment_id: int) -> None:
-    _send(
-        appointment_id,
+def send_reminder(notice: Notice) -> None:
+    appointment = _appointment_of(notice)
+    if appointment is None:
+        return
+    # "today" or "tomorrow" as the client reads it: when the email leaves, which
+    # after a mail server outage is later than when the reminder was owed.
+    when = when_phrase(appointment.starts_at, timezone.now())
+    _email(
+        notice,
+        appointment,
         "reminder",
-        f"Reminder: your appointment at {settings.SPA_NAME} tomorrow",
+        f"Reminder: your appointment at {settings.SPA_NAME} {when}",
         attach_calendar=False,
+        when=when,
     )
+
+
+def _send_decision(notice: Notice) -> None:
+    # Not yet with the notice's Message-ID: screening.notifications.send_decision
+    # builds and sends its own email and takes no headers (a change for its owner).
+    send_decision(notice.screening_id)
 
 
 @dataclass
@@ -108,7 +160,7 @@ class DeliveryReport:
 
     sent: int = 0
     failed: int = 0  # the mail server refused; tried again later unless given up
-    skipped: int = 0  # superseded by later news of the same appointment or screening
+    skipped: int = 0  # old news: superseded by later news, or a reminder no longer owed
     given_up: int = 0  # of the failed ones, those that reached MAX_ATTEMPTS
 
     @property
@@ -116,12 +168,13 @@ class DeliveryReport:
         return self.sent + self.failed + self.skipped
 
 
-_SENDERS: dict[str, Callable[[int], None]] = {
+_SENDERS: dict[str, Callable[[Notice], None]] = {
     Notice.Kind.CONFIRMATION: send_booking_confirmation,
     Notice.Kind.HELD: send_held_notice,
     Notice.Kind.CANCELLATION: send_cancellation_notice,
     Notice.Kind.RESCHEDULE: send_reschedule_notice,
-    Notice.Kind.DECISION: send_decision,
+    Notice.Kind.REMINDER: send_reminder,
+    Notice.Kind.DECISION: _send_decision,
 }
 
 
@@ -132,8 +185,10 @@ def deliver_notices(
 
     Safe to run as often as you like, even several senders at once: each notice
     is claimed under a row lock that the other senders skip, emailed, and marked
-    in the same transaction. (Only if the database fails after the mail server
-    took the email, before the commit, is that one email sent again later.)
+    in the same transaction. The lock is the notice's row only, never the
+    appointment's: no booking waits for the mail server. (Only if the sender dies
+    or the database fails after the mail server took the email, before the
+    commit, is that one email sent again later, with the same Message-ID.)
     """
     now = now or timezone.now()
     report = DeliveryReport()
@@ -146,7 +201,7 @@ def deliver_notices(
     return report
 
 
-def _superseded(notice: Notice) -> bool:
+def _superseded(notice: Notice, now: datetime.datetime) -> bool:
     """A later notice of the same appointment carries newer news, so the client
     only needs that one. A cancellation always goes out.
 
@@ -154,19 +209,40 @@ def _superseded(notice: Notice) -> bool:
     later decision on the screening makes it old news: a later approval or
     decline owes its own email, and a return to review (a therapist stopped the
     session, with the client there) leaves nothing decided to tell.
+
+    A reminder is no change of the appointment, so it never makes a change's
+    email old news. It is old news itself once the appointment is cancelled,
+    over or has begun, or has moved: a move clears reminder_sent_at, so the time
+    the client is reminded of is owed its own reminder. (A staff decision on a
+    held booking changes the revision but not the time: the reminder stands.)
     """
     if notice.kind == Notice.Kind.CANCELLATION:
         return False
     if notice.kind == Notice.Kind.DECISION:
         decisions = ScreeningDecision.objects.filter(screening_id=notice.screening_id)
         return decisions.count() > notice.revision
-    return Notice.objects.filter(
-        appointment_id=notice.appointment_id, revision__gt=notice.revision
-    ).exists()
+    if notice.kind == Notice.Kind.REMINDER:
+        still_owed = Appointment.objects.filter(
+            pk=notice.appointment_id,
+            status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
+            starts_at__gt=now,
+            reminder_sent_at__isnull=False,
+        ).exists()
+        reminded_again = Notice.objects.filter(
+            appointment_id=notice.appointment_id,
+            kind=Notice.Kind.REMINDER,
+            revision__gt=notice.revision,
+        ).exists()
+        return reminded_again or not still_owed
+    return (
+        Notice.objects.filter(appointment_id=notice.appointment_id, revision__gt=notice.revision)
+        .exclude(kind=Notice.Kind.REMINDER)
+        .exists()
+    )
 
 
 def _deliver(notice: Notice, now: datetime.datetime, report: DeliveryReport) -> None:
-    if _superseded(notice):
+    if _superseded(notice, now):
         notice.skipped_at = now
         notice.save(update_fields=["skipped_at"])
         report.skipped += 1
@@ -176,7 +252,7 @@ def _deliver(notice: Notice, now: datetime.datetime, report: DeliveryReport) -> 
         # A savepoint: should rendering hit a database error, the claim's
         # transaction survives to record the failed attempt.
         with transaction.atomic():
-            _SENDERS[notice.kind](notice.screening_id or notice.appointment_id)
+            _SENDERS[notice.kind](notice)
     except Exception as error:
         _record_failure(notice, error, now, report)
     else:

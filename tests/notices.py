@@ -29,6 +29,20 @@ class BrokenMailServer(BaseEmailBackend):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
 
+class RefusingMailServer(LocmemEmailBackend):
+    """Django's test outbox behind a mail server that refuses every address at
+    refused.example (a mailbox that does not exist), and takes the rest."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            refused = [a for a in message.recipients() if a.endswith("@refused.example")]
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(
+                    {address: (550, b"5.1.1 No such user") for address in refused}
+                )
+        return super().send_messages(messages)
+
+
 class SlowMailServer(LocmemEmailBackend):
     """Django's test outbox, taking a moment per email like a real server: senders overlap."""
 

@@ -15,12 +15,18 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from appointments import schedule
 from appointments.models import Appointment, Notice
-from appointments.notifications import MAX_ATTEMPTS, RETRY_DELAYS, DeliveryReport, deliver_notices
+from appointments.notifications import (
+    MAX_ATTEMPTS,
+    RETRY_DELAYS,
+    DeliveryReport,
+    deliver_notices,
+    notice_message_id,
+)
 from appointments.services import book_appointment, cancel_appointment, reschedule_appointment
 from tests.appointments.test_races import _database_url
 from tests.factories import ClientFactory
@@ -107,7 +113,7 @@ def test_delivery_sends_the_confirmation_once_with_the_calendar_file(spa, ana):
     assert message.to == ["ana@example.com"]
     assert message.subject.startswith("Your booking at")
     name, content, mimetype = message.attachments[0]
-    assert (name, mimetype) == ("appointment.ics", "text/calendar")
+    assert (name, mimetype) == ("appointment.ics", "text/calendar; method=PUBLISH")
     assert "DTSTART:20261202T100000Z" in content
     notice = appointment.notices.get()
     assert (notice.sent_at, notice.attempts, notice.last_error) == (NOW, 1, "")
@@ -160,6 +166,51 @@ def test_news_already_sent_is_followed_by_the_next_news(spa, ana):
     first, second = (m.subject for m in mail.outbox)
     assert first.startswith("Your booking at")
     assert second.endswith("is cancelled")
+
+
+# The Message-ID
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_each_email_carries_a_message_id_of_its_notice(spa, ana, settings):
+    settings.SPA_CALENDAR_DOMAIN = "stillwaters.example"
+    appointment = book(spa, ana, at(TOMORROW, 10))
+    deliver_owed_notices()
+    reschedule_appointment(appointment=appointment, start=at(TOMORROW, 14))
+    deliver_owed_notices()
+
+    booked, moved = appointment.notices.order_by("revision")
+    assert [message_id(m) for m in mail.outbox] == [
+        f"<notice-{booked.pk}@stillwaters.example>",
+        f"<notice-{moved.pk}@stillwaters.example>",
+    ]
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_an_email_sent_again_after_the_sender_died_has_the_same_message_id(spa, ana, monkeypatch):
+    appointment = book(spa, ana, at(TOMORROW, 10))
+    save = Notice.save
+
+    def die_before_the_commit(notice, *args, update_fields=(), **kwargs):
+        if "sent_at" in update_fields:
+            raise OperationalError("server closed the connection unexpectedly")
+        return save(notice, *args, update_fields=update_fields, **kwargs)
+
+    monkeypatch.setattr(Notice, "save", die_before_the_commit)
+    with pytest.raises(OperationalError):
+        deliver_notices()  # the mail server took the email; the record of it is lost
+    monkeypatch.setattr(Notice, "save", save)
+    again = deliver_notices()
+
+    assert again == DeliveryReport(sent=1)
+    notice = appointment.notices.get()
+    first, second = mail.outbox
+    assert message_id(first) == message_id(second) == notice_message_id(notice)
+    assert notice.sent_at == NOW  # sent twice, never lost
+
+
+def message_id(message: mail.EmailMessage) -> str:
+    return message.message()["Message-ID"]
 
 
 # A mail server that fails
@@ -347,6 +398,22 @@ def test_the_database_refuses_a_second_notice_for_one_change(spa, ana):
 
     with pytest.raises(IntegrityError, match="appointments_notice_once_per_revision"):
         Notice.objects.create(appointment=appointment, kind="confirmation", revision=0)
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_reminder_is_no_change_of_the_appointment_and_comes_once_per_revision(spa, ana):
+    appointment = book(spa, ana, at(TOMORROW, 10))
+    Notice.objects.create(appointment=appointment, kind="reminder", revision=0)
+    assert owed(appointment) == [("confirmation", 0), ("reminder", 0)]
+    again = Notice(appointment=appointment, kind="reminder", revision=0)
+
+    with pytest.raises(ValidationError, match="The appointment already has its reminder."):
+        again.validate_constraints()
+    with (
+        pytest.raises(IntegrityError, match="appointments_notice_reminder_once_per_revision"),
+        transaction.atomic(),
+    ):
+        again.save()
 
 
 def notice_message(constraint: str) -> str:

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Greatest, Lower
 from django.utils import timezone
 
 EARLIEST_DATE_OF_BIRTH = datetime.date(1900, 1, 1)
@@ -98,6 +99,34 @@ class ClientQuerySet(models.QuerySet["Client"]):
             return getattr(user, "client", None)
         return self.filter(user=user).first()
 
+    def health_records_due_for_purge(self, cutoff: datetime.datetime) -> "ClientQuerySet":
+        """Clients the spa still holds health records of, whose last appointment and last
+        screening both started or were submitted before `cutoff` (the retention period,
+        see docs/PRIVACY.md). A client with no appointment counts from their last
+        screening: without an appointment, a screening is the only health record.
+
+        Health records: screenings (with their answers, decisions and notes), and
+        cancellation reasons (the gate's reasons say what a screening decided). A
+        therapist's reason for stopping a session is purged with them; it needs no test
+        of its own, since back-walking is never booked without a screening (and after a
+        purge the reason reads "(erased)", so testing it would purge again and again)."""
+        # Imported here: appointments and screening both point at clients.
+        from appointments.models import Appointment
+        from screening.models import HealthScreening
+
+        appointments = Appointment.objects.filter(client=OuterRef("pk"))
+        screenings = HealthScreening.objects.filter(client=OuterRef("pk"))
+        last_appointment = appointments.order_by("-starts_at").values("starts_at")[:1]
+        last_screening = screenings.order_by("-submitted_at").values("submitted_at")[:1]
+        return (
+            self.annotate(
+                # PostgreSQL's GREATEST skips NULLs: no appointment, or no screening.
+                last_health_activity=Greatest(Subquery(last_appointment), Subquery(last_screening))
+            )
+            .filter(last_health_activity__lt=cutoff)
+            .filter(Exists(screenings) | Exists(appointments.exclude(cancellation_reason="")))
+        )
+
 
 class Client(models.Model):
     """The person who books: their name, how to reach them and their date of birth.
@@ -113,6 +142,9 @@ class Client(models.Model):
     phone = models.CharField(max_length=32, validators=[phone_validator])
     date_of_birth = models.DateField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set when the person is erased (clients.services.erase_client): the row stays,
+    # scrubbed, so the spa's appointment history keeps its counts.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ClientQuerySet.as_manager()
 
@@ -137,6 +169,10 @@ class Client(models.Model):
     @property
     def first_name(self) -> str:
         return self.full_name.split(" ")[0]
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class DateOfBirthCorrection(models.Model):
@@ -173,3 +209,121 @@ class DateOfBirthCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"Date of birth correction #{self.pk}"
+
+
+class AccessRecord(models.Model):
+    """One look at a client's health data: who, when, whose, what and from where.
+
+    Append-only: the admin only lists them, and PostgreSQL refuses to change or
+    delete a row (migration 0002_access_audit_and_erasure). Erasing a client keeps
+    their records: they point at the scrubbed client row, so they still say which
+    member of staff looked, but no longer whose data it was.
+    """
+
+    class Kind(models.TextChoices):
+        SCREENING_ANSWERS = "screening_answers", "screening answers"
+        SCREENING_LIST = "screening_list", "screening in a list (outcome and reasons)"
+        SCHEDULE = "schedule_summary", "health summary on schedule"
+        EXPORT = "export", "export"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="access_records")
+    viewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    viewed_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Where the request came from (clients.audit.client_address).
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-pk"]
+        indexes = [
+            # "Who saw this client's data", newest first: the client's admin page and export.
+            models.Index(fields=["client", "-viewed_at"], name="accessrecord_client_latest_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind__in=["screening_answers", "screening_list", "schedule_summary", "export"]
+                ),
+                name="clients_accessrecord_known_kind",
+                violation_error_message="Unknown kind of access.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Access record #{self.pk}"
+
+
+class ErasureRequestState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    CARRIED_OUT = "carried_out", "Carried out"
+    REFUSED = "refused", "Refused"
+
+
+class ErasureRequest(models.Model):
+    """A client asking the spa to erase their data, and what staff decided.
+
+    Kept after the erasure (pointing at the scrubbed client row): the record that
+    the request was carried out, by whom and when.
+    """
+
+    State = ErasureRequestState
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="erasure_requests")
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
+    refusal_reason = models.TextField(
+        blank=True, help_text="Why the spa keeps the data; the client sees this."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        permissions = [
+            ("decide_erasurerequest", "Can carry out or refuse erasure requests"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ErasureRequestState.values),
+                name="clients_erasurerequest_known_state",
+                violation_error_message="Unknown state of an erasure request.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    state="requested", decided_by__isnull=True, decided_at__isnull=True
+                )
+                | (
+                    ~models.Q(state="requested")
+                    & models.Q(decided_by__isnull=False, decided_at__isnull=False)
+                ),
+                name="clients_erasurerequest_decision_recorded",
+                violation_error_message="A decided erasure request records who decided and when.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="refused", refusal_reason=""),
+                name="clients_erasurerequest_refusal_has_reason",
+                violation_error_message="Say why the erasure is refused.",
+            ),
+            # A second click on "delete my data" finds the first request.
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(state="requested"),
+                name="clients_erasurerequest_one_open_per_client",
+                violation_error_message="This client already has an open erasure request.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure request #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.REQUESTED

@@ -1,8 +1,22 @@
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.test import Client as HttpClient
 
 from tests.factories import PASSWORD, ClientFactory, UserFactory
+from tests.scheduling import NOW
+
+
+@pytest.fixture
+def frozen_clock():
+    """The clock stands still at NOW, Tuesday 1 December 2026, 08:00 in London.
+
+    Not for every test: the browser tests need the real clock (Chromium expires the
+    session cookie by it). A module opts in with
+    `pytestmark = pytest.mark.usefixtures("frozen_clock")`, a single test with the same mark.
+    """
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 @pytest.fixture

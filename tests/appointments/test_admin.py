@@ -1,5 +1,4 @@
 import pytest
-import time_machine
 from django.core import mail
 from django.urls import reverse
 
@@ -9,13 +8,7 @@ from tests.factories import ClientFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture

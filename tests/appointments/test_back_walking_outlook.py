@@ -16,10 +16,10 @@ from django.utils.html import escape
 
 from screening.eligibility import back_walking_outlook, back_walking_verdict
 from tests.factories import ClientFactory
-from tests.scheduling import NOW, TOMORROW, open_spa
+from tests.scheduling import TOMORROW, open_spa
 from tests.screenings import screen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 D = datetime.date
 TODAY = D(2026, 12, 1)  # NOW's date in London
@@ -30,12 +30,6 @@ RULE = (
 # A fracture on 31 October 2026: back-walking waits 12 weeks, until Saturday 23 January 2027.
 FRACTURE_ON = D(2026, 10, 31)
 HEALED = D(2027, 1, 23)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

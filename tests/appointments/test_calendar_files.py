@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
-import time_machine
 from django.core import mail
 from django.urls import reverse
 
@@ -19,9 +18,11 @@ from appointments.models import Appointment, Therapist
 from appointments.services import book_appointment, cancel_appointment, reschedule_appointment
 from tests.factories import ClientFactory
 from tests.notices import deliver_owed_notices
-from tests.scheduling import NOW, TOMORROW, at, open_spa
+from tests.scheduling import TOMORROW, at, open_spa
 from tests.screenings import screen
 from tests.test_settings import run_django
+
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 DOMAIN = "stillwaters.example"
 IN_TWO_DAYS = datetime.date(2026, 12, 3)  # outside the cancellation window
@@ -139,12 +140,6 @@ def test_the_reader_unfolds_lines_and_reads_quoted_parameters():
 
 
 # The files the client gets
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture(autouse=True)

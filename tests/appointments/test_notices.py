@@ -37,12 +37,6 @@ BROKEN = "tests.notices.BrokenMailServer"
 
 
 @pytest.fixture
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
 def spa(db):
     return open_spa()
 

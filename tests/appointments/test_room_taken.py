@@ -11,22 +11,15 @@ committed data (transaction=True).
 import threading
 
 import pytest
-import time_machine
 from django.db import connection
 
 from appointments import services
 from appointments.models import Appointment
 from appointments.services import locking
 from tests.factories import ClientFactory
-from tests.scheduling import NOW, TOMORROW, at, open_spa
+from tests.scheduling import TOMORROW, at, open_spa
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("frozen_clock")]
 
 
 def book(client, spa, therapist):

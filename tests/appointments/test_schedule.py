@@ -30,7 +30,7 @@ from tests.factories import PASSWORD, ClientFactory, EquipmentFactory, Treatment
 from tests.scheduling import NOW, TOMORROW, Spa, at, open_spa
 from tests.screenings import screen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 LONDON = ZoneInfo("Europe/London")
 IN_A_WEEK = datetime.date(2026, 12, 8)
@@ -40,12 +40,6 @@ WEEK = reverse("schedule:week")
 CALENDAR = reverse("schedule:calendar")
 REPLACE_FEED = reverse("schedule:replace_feed")
 LOGIN = reverse("clients:login")
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -12,15 +12,9 @@ from appointments.forms import format_start
 from appointments.models import Appointment
 from appointments.services import book_appointment
 from tests.factories import ClientFactory, UserFactory
-from tests.scheduling import NOW, TOMORROW, at, open_spa
+from tests.scheduling import TOMORROW, at, open_spa
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture

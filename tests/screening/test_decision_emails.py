@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -27,12 +26,6 @@ from tests.screenings import decide, screen
 BROKEN = "tests.notices.BrokenMailServer"
 CLEARED = "Your health screening is cleared for back-walking"
 NOT_CLEARED = "About your health screening for back-walking"
-
-
-@pytest.fixture
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -4,23 +4,17 @@ import dataclasses
 import datetime
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from screening import rules
 from screening.forms import ScreeningForm
 from screening.models import HealthScreening
 from tests.factories import ClientFactory
-from tests.scheduling import NOW
 from tests.screenings import form_data, review_url, screen
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 TODAY = datetime.date(2026, 12, 1)  # NOW's day in the spa's time zone
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def submitted(**overrides) -> ScreeningForm:

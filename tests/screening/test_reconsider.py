@@ -26,17 +26,11 @@ from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import answers, form_data, screen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 IN_FIVE_DAYS = datetime.date(2026, 12, 6)  # a Sunday
 NEW = reverse("screening:new")
 CANNOT_GO_AHEAD = "Your new health screening means back-walking cannot go ahead on"
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

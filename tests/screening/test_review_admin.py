@@ -17,15 +17,9 @@ from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import NOW, at, open_spa
 from tests.screenings import decide, review_url, screen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 QUEUE = reverse("admin:screening_screeningtoreview_changelist")
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -6,19 +6,12 @@ from django.urls import reverse
 
 from screening.forms import ScreeningForm
 from screening.models import HealthScreening
-from tests.scheduling import NOW
 from tests.screenings import form_data, screen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NEW = reverse("screening:new")
 MINE = reverse("screening:mine")
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def test_questionnaire_asks_every_question_with_consent_unticked(logged_in):

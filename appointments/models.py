@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from spa_booking.encryption import EncryptedTextField
+
 
 class Equipment(models.Model):
     """Something a room has and a treatment may need: overhead bars, a floor mat with rope."""
@@ -416,7 +418,8 @@ class PreSessionCheck(models.Model):
         Appointment, on_delete=models.CASCADE, related_name="pre_session_check"
     )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    reason = models.TextField(blank=True)
+    # Why a therapist stopped a session is health data: encrypted at rest.
+    reason = EncryptedTextField(blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -70,6 +70,7 @@ def environment() -> dict[str, str]:
         "DATABASE_URL": urlunparse(url._replace(path=f"/{BENCH_DATABASE}")),
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_SECRET_KEY": "bench-only-secret-key-7c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",
+        "SPA_ENCRYPTION_KEYS": "c3BhLWJvb2tpbmctYmVuY2htYXJrLW9ubHkta2V5ISE=",
         "DJANGO_DEBUG": "off",
         "DJANGO_HTTPS": "off",
         "DJANGO_STATIC_MANIFEST": "off",

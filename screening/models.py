@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from spa_booking.encryption import EncryptedJSONField, EncryptedTextField
+
 from . import rules
 
 
@@ -43,15 +45,16 @@ class HealthScreening(models.Model):
         "clients.Client", on_delete=models.PROTECT, related_name="screenings"
     )
     # The submitted questionnaire: never changed after submission.
+    # The Encrypted* fields are encrypted at rest (spa_booking/encryption.py).
     questionnaire_version = models.PositiveSmallIntegerField()
-    answers = models.JSONField()
-    signature_name = models.CharField(max_length=150)
+    answers = EncryptedJSONField()
+    signature_name = EncryptedTextField(max_length=150)
     consented_at = models.DateTimeField()
     submitted_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     eligible_from = models.DateField(null=True, blank=True)
-    reasons = models.JSONField(default=list, blank=True)
-    therapist_notes = models.JSONField(default=list, blank=True)
+    reasons = EncryptedJSONField(default=list, blank=True)
+    therapist_notes = EncryptedJSONField(default=list, blank=True)
     valid_until = models.DateField()
     # The staff review: the only columns that change.
     review = models.CharField(max_length=20, choices=Review.choices)
@@ -63,10 +66,10 @@ class HealthScreening(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(
+    review_note = EncryptedTextField(
         blank=True, help_text="For staff only: why this was decided. Never shown to the client."
     )
-    therapist_note = models.TextField(
+    therapist_note = EncryptedTextField(
         blank=True, help_text="What the therapist should know. Shown to the client's therapist."
     )
     cleared_on_doctors_note = models.BooleanField(default=False)
@@ -184,7 +187,7 @@ class ScreeningDecision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(default=timezone.now)
-    note = models.TextField(blank=True, help_text="Why. For staff only.")
+    note = EncryptedTextField(blank=True, help_text="Why. For staff only.")
 
     class Meta:
         ordering = ["decided_at", "pk"]

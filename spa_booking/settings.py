@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -26,6 +27,29 @@ if not SECRET_KEY:
             "or set DJANGO_DEBUG=on for local development."
         )
     SECRET_KEY = "insecure-development-only-key-never-used-when-debug-is-off"
+
+# Health answers, free text and signatures are encrypted at rest with these Fernet
+# keys (spa_booking/encryption.py), newest first: the first encrypts, any decrypts.
+# Rotate: put a new key first, run `manage.py reencrypt`, then drop the old one.
+SPA_ENCRYPTION_KEYS = env.list("SPA_ENCRYPTION_KEYS", default=[])
+if not SPA_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SPA_ENCRYPTION_KEYS is not set. Set it to a key from python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
+            "and keep it safe (without it the health answers cannot be read), "
+            "or set DJANGO_DEBUG=on for local development."
+        )
+    # Public, so development needs no setup; it encrypts nothing when debug is off.
+    SPA_ENCRYPTION_KEYS = ["c3BhLWJvb2tpbmctZGV2ZWxvcG1lbnQtb25seS1rZXk="]
+for _key in SPA_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "SPA_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe "
+            "base64-encoded bytes); generate keys with Fernet.generate_key()."
+        ) from None
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS",

@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_django(code: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    # Every start with debug off needs an encryption key: the test one from
+    # pyproject.toml stays, unless a test overrides it.
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SPA_", "EMAIL_"))
+        if not key.startswith(("DJANGO_", "SPA_", "EMAIL_")) or key == "SPA_ENCRYPTION_KEYS"
     }
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "spa_booking.settings"
@@ -35,6 +37,27 @@ def test_refuses_to_start_without_a_secret_key_when_debug_is_off():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_refuses_to_start_without_an_encryption_key_when_debug_is_off():
+    result = run_django(
+        "import django; django.setup()", DJANGO_SECRET_KEY="x" * 60, SPA_ENCRYPTION_KEYS=""
+    )
+
+    assert result.returncode != 0
+    assert "SPA_ENCRYPTION_KEYS is not set" in result.stderr
+
+
+def test_refuses_a_malformed_encryption_key_without_repeating_it():
+    result = run_django(
+        "import django; django.setup()",
+        DJANGO_SECRET_KEY="x" * 60,
+        SPA_ENCRYPTION_KEYS="not-a-fernet-key-but-a-secret-all-the-same",
+    )
+
+    assert result.returncode != 0
+    assert "not a Fernet key" in result.stderr
+    assert "not-a-fernet-key" not in result.stderr
+
+
 def test_debug_is_off_unless_asked_for():
     result = run_django(
         "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
@@ -44,10 +67,11 @@ def test_debug_is_off_unless_asked_for():
     assert result.stdout.strip() == "False"
 
 
-def test_development_starts_without_a_secret_key_when_debug_is_on():
+def test_development_starts_without_a_secret_key_or_encryption_key_when_debug_is_on():
     result = run_django(
         "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
         DJANGO_DEBUG="on",
+        SPA_ENCRYPTION_KEYS="",
     )
 
     assert result.returncode == 0, result.stderr

@@ -1,10 +1,16 @@
+import datetime
+
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.test import Client as HttpClient
+from django.utils import timezone
 
-from tests.factories import PASSWORD, ClientFactory, UserFactory
-from tests.scheduling import NOW
+from appointments.models import Therapist
+from clients.models import Client
+from tests.factories import PASSWORD, ClientFactory, TherapistFactory, UserFactory
+from tests.scheduling import NOW, work
+from tests.screenings import screen
 
 
 @pytest.fixture
@@ -19,17 +25,64 @@ def frozen_clock():
         yield
 
 
-@pytest.fixture
-def client_account(db):
-    """A signed-up client (the person), with a known password."""
-    return ClientFactory(user__email="ana@example.com", full_name="Ana Example")
+# The demo's people (see seed_demo), each with the password PASSWORD.
 
 
 @pytest.fixture
-def logged_in(client_account) -> HttpClient:
+def ana(db) -> Client:
+    """An adult client. No screening yet: each test gives her the one it is about."""
+    return ClientFactory(
+        user__email="ana@example.com",
+        full_name="Ana Example",
+        date_of_birth=datetime.date(1990, 3, 27),
+    )
+
+
+@pytest.fixture
+def client_account(ana) -> Client:
+    """The signed-up client the account tests act as: Ana."""
+    return ana
+
+
+@pytest.fixture
+def logged_in(ana) -> HttpClient:
+    """Ana's browser, logged in."""
     http = HttpClient()
-    http.force_login(client_account.user)
+    http.force_login(ana.user)
     return http
+
+
+@pytest.fixture
+def theo(db) -> Client:
+    """A client who is 17 today and turns 18 in nine days (Thursday 10 December 2026 on the
+    frozen clock): close enough for the calendar to reach the days after his birthday,
+    which he still cannot book, being 17 on the day he books."""
+    eighteenth = timezone.localdate() + datetime.timedelta(days=9)
+    if (eighteenth.month, eighteenth.day) == (2, 29):
+        eighteenth += datetime.timedelta(days=1)  # no 29 February eighteen years earlier
+    return ClientFactory(
+        user__email="theo@example.com",
+        full_name="Theo Teen",
+        date_of_birth=eighteenth.replace(year=eighteenth.year - 18),
+    )
+
+
+@pytest.fixture
+def dara(db) -> Client:
+    """An adult client whose screening waits for a staff review: a physiotherapist is
+    treating her back pain."""
+    dara = ClientFactory(user__email="dara@example.com", full_name="Dara Byrne")
+    screen(dara, back_pain_under_care=True)
+    return dara
+
+
+@pytest.fixture
+def maya(db) -> Therapist:
+    """A therapist working 09:00-17:00 every day. She gives no treatment until a test
+    qualifies her for one."""
+    maya = TherapistFactory(user__email="maya@example.com", display_name="Maya")
+    work(maya)
+    return maya
 
 
 @pytest.fixture

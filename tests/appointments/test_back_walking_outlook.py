@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from screening.eligibility import back_walking_outlook, back_walking_verdict
-from tests.factories import ClientFactory
 from tests.scheduling import TOMORROW, open_spa
 from tests.screenings import screen
 
@@ -35,17 +34,6 @@ HEALED = D(2027, 1, 23)
 @pytest.fixture
 def spa():
     return open_spa(back_walking=True, name="Ashiatsu", therapists=2, rooms=2)
-
-
-@pytest.fixture
-def ana():
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
-@pytest.fixture
-def teen():
-    """17 today; 18 on Thursday 10 December 2026."""
-    return ClientFactory(full_name="Teo Young", date_of_birth=D(2008, 12, 10))
 
 
 def page(http, spa, **query) -> str:
@@ -80,8 +68,8 @@ def logged_in(client, person):
 # Age
 
 
-def test_17_year_old_is_told_from_when_and_the_calendar_offers_no_day(client, spa, teen):
-    html = page(logged_in(client, teen), spa)
+def test_17_year_old_is_told_from_when_and_the_calendar_offers_no_day(client, spa, theo):
+    html = page(logged_in(client, theo), spa)
 
     assert (
         "You can book back-walking from 10 December 2026, your 18th birthday. Until then you "
@@ -94,17 +82,17 @@ def test_17_year_old_is_told_from_when_and_the_calendar_offers_no_day(client, sp
 
 
 @pytest.mark.parametrize("day", [TOMORROW, D(2026, 12, 15)])  # before and after the birthday
-def test_17_year_old_day_page_shows_no_times(client, spa, teen, day):
-    html = day_page(logged_in(client, teen), spa, day)
+def test_17_year_old_day_page_shows_no_times(client, spa, theo, day):
+    html = day_page(logged_in(client, theo), spa, day)
 
     assert "your 18th birthday" in html
     assert time_links(html, spa) == []
 
 
-def test_17_year_old_still_sees_other_treatments_days(client, teen):
+def test_17_year_old_still_sees_other_treatments_days(client, theo):
     swedish = open_spa(name="Swedish massage")
 
-    html = page(logged_in(client, teen), swedish)
+    html = page(logged_in(client, theo), swedish)
 
     assert TOMORROW in linked_days(html, swedish)
     assert "18th birthday" not in html

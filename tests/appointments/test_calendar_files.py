@@ -16,7 +16,6 @@ from django.urls import reverse
 
 from appointments.models import Appointment, Therapist
 from appointments.services import book_appointment, cancel_appointment, reschedule_appointment
-from tests.factories import ClientFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import TOMORROW, at, open_spa
 from tests.screenings import screen
@@ -150,11 +149,6 @@ def calendar_domain(settings):
 @pytest.fixture
 def spa(db):
     return open_spa()
-
-
-@pytest.fixture
-def ana(db):
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
 
 
 def book(spa, client, start) -> Appointment:

@@ -41,11 +41,6 @@ def spa(db):
     return open_spa()
 
 
-@pytest.fixture
-def ana(db):
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
 def book(spa, client, start) -> Appointment:
     return book_appointment(
         client=client, treatment=spa.treatment, start=start, therapist=spa.therapist

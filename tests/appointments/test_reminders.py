@@ -32,11 +32,6 @@ def spa(db):
     return open_spa(therapists=2, rooms=2)
 
 
-@pytest.fixture
-def ana(db):
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
 def book(spa, client, start, therapist=None) -> Appointment:
     return book_appointment(
         client=client, treatment=spa.treatment, start=start, therapist=therapist or spa.therapist

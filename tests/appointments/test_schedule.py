@@ -77,6 +77,8 @@ def my_http(me) -> HttpClient:
 
 @pytest.fixture
 def ana():
+    """Ana under the surname the schedule's tests look her up by; the conftest Ana is
+    "Ana Example"."""
     return ClientFactory(full_name="Ana Lindqvist", user__email="ana@example.com")
 
 

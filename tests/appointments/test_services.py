@@ -27,11 +27,6 @@ def spa():
     return open_spa()
 
 
-@pytest.fixture
-def ana():
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
 def book(spa, client, start, **kwargs) -> Appointment:
     kwargs.setdefault("therapist", spa.therapist)
     return book_appointment(client=client, treatment=spa.treatment, start=start, **kwargs)

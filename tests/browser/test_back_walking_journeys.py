@@ -5,9 +5,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import Group
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
@@ -15,11 +12,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from appointments.forms import format_start
 from appointments.models import Appointment
-from clients.models import Client
+from clients.models import Client, User
 from screening.models import HealthScreening
 from tests.factories import PASSWORD, ClientFactory, UserFactory
 from tests.scheduling import open_spa
-from tests.screenings import screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +26,6 @@ CONSENT = re.compile(r"^\s*I agree that the spa stores these answers")
 
 BACK_WALKING = "Ashiatsu back-walking"
 SWEDISH = "Swedish massage"
-REVIEWERS = "Screening reviewers"
 ADULTS_ONLY = "only for adults aged 18 and over"
 
 BACK_PAIN_QUESTION = "Is a doctor or physiotherapist treating you for back pain at the moment?"
@@ -84,15 +79,6 @@ def fill_in_screening(page: Page, *, full_name: str, yes_to: str | None = None) 
     page.get_by_role("button", name="Send my answers").click()
 
 
-def seventeen_and_four_months() -> datetime.date:
-    """A date of birth that makes someone 17 years and about four months old today."""
-    birthday = timezone.localdate() - datetime.timedelta(days=120)
-    try:
-        return birthday.replace(year=birthday.year - 17)
-    except ValueError:  # 29 February in a common year
-        return birthday.replace(year=birthday.year - 17, day=28)
-
-
 def open_in_review_queue(page: Page, email: str, screening: HealthScreening) -> None:
     """A reviewer logs in to the admin and opens `screening` from the review queue."""
     page.goto("/admin/login/")
@@ -102,22 +88,6 @@ def open_in_review_queue(page: Page, email: str, screening: HealthScreening) -> 
     page.get_by_role("link", name=re.compile(r"^Screenings to review")).first.click()
     page.get_by_role("link", name=str(screening)).click()
     expect(page.get_by_role("heading", name=str(screening))).to_be_visible()
-
-
-@pytest.fixture
-def reviewers_group(transactional_db) -> Group:
-    """The group the data migration creates, made again by the migration's own code.
-
-    A transactional test empties every table when it ends; post_migrate puts the
-    permissions back but not a data migration's rows, so after any earlier
-    transactional test the group is gone. (serialized_rollback cannot help: it
-    clashes with the content types post_migrate has just recreated.)
-    """
-    loader = MigrationLoader(connection)
-    key = ("screening", "0003_screening_reviewers_group")
-    create_group = loader.get_migration(*key).operations[0].code
-    create_group(loader.project_state(key).apps, None)
-    return Group.objects.get(name=REVIEWERS)
 
 
 @pytest.fixture
@@ -182,15 +152,11 @@ def test_new_adult_fills_in_the_screening_mid_booking_and_comes_back_to_the_same
     assert (start.date(), start.time()) == (day, datetime.time(11, 0))
 
 
+@pytest.mark.usefixtures("theo")
 def test_a_seventeen_year_old_is_kindly_refused_back_walking_but_can_book_a_massage(page: Page):
     back_walking = open_spa(back_walking=True, name=BACK_WALKING)
     open_spa(name=SWEDISH)
-    ClientFactory(
-        user__email="theo@example.com",
-        full_name="Theo Teen",
-        date_of_birth=seventeen_and_four_months(),
-    )
-    day = day_ahead(3)
+    day = day_ahead(3)  # before his 18th birthday
 
     log_in(page, "theo@example.com")
     open_treatment(page, BACK_WALKING)
@@ -228,12 +194,11 @@ def test_a_seventeen_year_old_is_kindly_refused_back_walking_but_can_book_a_mass
 
 
 def test_a_held_booking_is_confirmed_when_a_reviewer_approves_the_screening(
-    page: Page, admin_page: Page, reviewers_group: Group
+    page: Page, admin_page: Page, reviewer: User
 ):
     open_spa(back_walking=True, name=BACK_WALKING)
-    ClientFactory(user__email="dara@example.com", full_name="Dara Disc")
-    reviewer = UserFactory(email="reviewer@example.com", is_staff=True)
-    reviewer.groups.add(reviewers_group)
+    # Dara as she signs up, before her screening (the dara fixture has sent one already).
+    ClientFactory(user__email="dara@example.com", full_name="Dara Byrne")
     outsider = UserFactory(email="frontdesk@example.com", is_staff=True)
     day = day_ahead(4)
 
@@ -242,10 +207,10 @@ def test_a_held_booking_is_confirmed_when_a_reviewer_approves_the_screening(
         "link", name="My health screening"
     ).click()
     page.get_by_role("link", name="Fill in the health screening").click()
-    fill_in_screening(page, full_name="Dara Disc", yes_to=BACK_PAIN_QUESTION)
+    fill_in_screening(page, full_name="Dara Byrne", yes_to=BACK_PAIN_QUESTION)
     expect(page.get_by_text("Our staff will review your answers")).to_be_visible()
     expect(page.get_by_text("Waiting for a staff review")).to_be_visible()
-    screening = HealthScreening.objects.get(client__full_name="Dara Disc")
+    screening = HealthScreening.objects.get(client__full_name="Dara Byrne")
     assert screening.review == HealthScreening.Review.PENDING
 
     open_treatment(page, BACK_WALKING)
@@ -271,7 +236,7 @@ def test_a_held_booking_is_confirmed_when_a_reviewer_approves_the_screening(
         assert "Back pain under medical care" not in response.content.decode()
 
     open_in_review_queue(admin_page, "reviewer@example.com", screening)
-    expect(admin_page.get_by_text("Dara Disc", exact=True)).to_be_visible()
+    expect(admin_page.get_by_text("Dara Byrne", exact=True)).to_be_visible()
     expect(admin_page.get_by_text("Back pain under medical care", exact=True)).to_be_visible()
     admin_page.get_by_role("radio", name=re.compile(r"^Approve")).check()
     admin_page.get_by_label("Why (for staff only)").fill("Physio letter seen")
@@ -291,10 +256,9 @@ def test_a_held_booking_is_confirmed_when_a_reviewer_approves_the_screening(
 
 
 @pytest.fixture
-def waiting_screening(reviewers_group: Group) -> HealthScreening:
-    """A disc problem in the review queue, and a reviewer (reviewer@example.com) to decide it."""
-    UserFactory(email="reviewer@example.com", is_staff=True).groups.add(reviewers_group)
-    return screen(ClientFactory(full_name="Dara Disc"), back_pain_under_care=True)
+def waiting_screening(dara: Client, reviewer: User) -> HealthScreening:
+    """Dara's screening in the review queue, and a reviewer (reviewer@example.com) to decide it."""
+    return dara.screenings.get()
 
 
 def test_reviewer_can_open_the_screening_they_just_decided_from_the_success_message(

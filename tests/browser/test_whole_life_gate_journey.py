@@ -15,12 +15,12 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from appointments.models import Appointment, PreSessionCheck, Qualification
+from appointments.models import Appointment, PreSessionCheck, Qualification, Therapist
 from appointments.services import book_appointment
+from clients.models import Client
 from screening.models import HealthScreening
-from tests.conftest import reviewers_group
-from tests.factories import PASSWORD, ClientFactory, TherapistFactory, UserFactory
-from tests.scheduling import open_spa, work
+from tests.factories import PASSWORD
+from tests.scheduling import open_spa
 from tests.screenings import screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -68,8 +68,9 @@ def second_page(browser: Browser, live_server) -> Iterator[Page]:
     assert problems == [], f"the second browser reported errors: {problems}"
 
 
+@pytest.mark.usefixtures("reviewer")
 def test_a_stop_then_a_decline_cancels_the_clients_other_booking_and_she_reads_why(
-    page: Page, second_page: Page
+    page: Page, second_page: Page, ana: Client, maya: Therapist
 ):
     # The session is tomorrow (real calendar) at 11:00 and the check opens at 10:00, so
     # the journey runs at 10:30 then, whatever the real time of day: the live server is
@@ -80,11 +81,7 @@ def test_a_stop_then_a_decline_cancels_the_clients_other_booking_and_she_reads_w
     therapist_arrives = local(session_day, 10, 30)
 
     spa = open_spa(back_walking=True, name=BACK_WALKING, therapists=0)
-    maya = TherapistFactory(display_name="Maya", user__email="maya@example.com")
     Qualification.objects.create(therapist=maya, treatment=spa.treatment)
-    work(maya)
-    ana = ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-    UserFactory(email="reviewer@example.com", is_staff=True).groups.add(reviewers_group())
 
     # The evening before, Ana was cleared and booked both sessions online.
     with time_machine.travel(local(session_day - datetime.timedelta(days=1), 18), tick=False):
@@ -186,16 +183,12 @@ def test_a_stop_then_a_decline_cancels_the_clients_other_booking_and_she_reads_w
     assert screening.review == HealthScreening.Review.DECLINED
 
 
-def test_a_seventeen_year_old_sees_the_day_they_can_book_back_walking_from(page: Page):
+def test_a_seventeen_year_old_sees_the_day_they_can_book_back_walking_from(
+    page: Page, theo: Client
+):
     open_spa(back_walking=True, name=BACK_WALKING)
-    eighteenth = timezone.localdate() + datetime.timedelta(days=24)
-    if (eighteenth.month, eighteenth.day) == (2, 29):
-        eighteenth += datetime.timedelta(days=1)  # keep the arithmetic below plain
-    ClientFactory(
-        user__email="theo@example.com",
-        full_name="Theo Teen",
-        date_of_birth=eighteenth.replace(year=eighteenth.year - 18),
-    )
+    born = theo.date_of_birth
+    eighteenth = born.replace(year=born.year + 18)
 
     log_in(page, "theo@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Treatments").click()

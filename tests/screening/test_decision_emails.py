@@ -29,11 +29,6 @@ NOT_CLEARED = "About your health screening for back-walking"
 
 
 @pytest.fixture
-def ana(db):
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
-@pytest.fixture
 def waiting(ana) -> HealthScreening:
     """Ana's screening, waiting for a staff review."""
     return screen(ana, back_pain_under_care=True)

@@ -37,11 +37,6 @@ def spa():
     return open_spa(back_walking=True, name="Ashiatsu", therapists=2, rooms=2)
 
 
-@pytest.fixture
-def ana():
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
 def book(spa, client, day=IN_FIVE_DAYS, hour=10, **kwargs) -> Appointment:
     kwargs.setdefault("health_unchanged", True)
     return book_appointment(

@@ -46,18 +46,6 @@ def swedish(spa):
     return treatment
 
 
-@pytest.fixture
-def ana():
-    return ClientFactory(full_name="Ana Example", user__email="ana@example.com")
-
-
-@pytest.fixture
-def ana_http(ana) -> HttpClient:
-    http = HttpClient()
-    http.force_login(ana.user)
-    return http
-
-
 def book(spa, client, day=IN_FIVE_DAYS, hour=10, treatment=None) -> Appointment:
     treatment = treatment or spa.treatment
     return book_appointment(
@@ -307,13 +295,13 @@ def test_the_submission_says_what_became_of_each_appointment_in_order_of_start(s
 
 
 def test_the_form_post_cancels_and_the_client_reads_why_on_the_site_and_by_email(
-    spa, ana, ana_http
+    spa, ana, logged_in
 ):
     screen(ana)
     appointment = book(spa, ana)
     settle_earlier_emails()
 
-    response = ana_http.post(NEW, form_data(ana, pregnant="yes"), follow=True)
+    response = logged_in.post(NEW, form_data(ana, pregnant="yes"), follow=True)
 
     page = response.content.decode()
     assert response.redirect_chain == [(reverse("screening:mine"), 302)]
@@ -322,18 +310,18 @@ def test_the_form_post_cancels_and_the_client_reads_why_on_the_site_and_by_email
         f"{CANNOT_GO_AHEAD} Sunday 6 December." in page
     )
     assert fresh(appointment).status == Appointment.Status.CANCELLED
-    detail = ana_http.get(reverse("appointments:detail", args=[appointment.pk])).content.decode()
+    detail = logged_in.get(reverse("appointments:detail", args=[appointment.pk])).content.decode()
     assert f"Reason: {CANNOT_GO_AHEAD} Sunday 6 December." in detail
     [email] = emails_sent()
     assert f"Reason: {CANNOT_GO_AHEAD} Sunday 6 December." in email.body
 
 
-def test_the_page_after_submitting_lists_what_was_held_and_what_was_cancelled(spa, ana, ana_http):
+def test_the_page_after_submitting_lists_what_was_held_and_what_was_cancelled(spa, ana, logged_in):
     screen(ana)
     close = book(spa, ana, day=NOW.date(), hour=11)
     later = book(spa, ana, day=IN_FIVE_DAYS)
 
-    response = ana_http.post(NEW, form_data(ana, back_pain_under_care="yes"), follow=True)
+    response = logged_in.post(NEW, form_data(ana, back_pain_under_care="yes"), follow=True)
 
     page = response.content.decode()
     assert "Our staff will review your answers" in page
@@ -352,12 +340,12 @@ def test_the_page_after_submitting_lists_what_was_held_and_what_was_cancelled(sp
 
 
 def test_a_held_appointment_confirmed_by_the_new_screening_is_said_to_be_confirmed(
-    spa, ana, ana_http
+    spa, ana, logged_in
 ):
     screen(ana, back_pain_under_care=True)
     appointment = book(spa, ana)
 
-    response = ana_http.post(NEW, form_data(ana), follow=True)
+    response = logged_in.post(NEW, form_data(ana), follow=True)
 
     page = response.content.decode()
     assert "You are cleared for back-walking." in page
@@ -365,23 +353,23 @@ def test_a_held_appointment_confirmed_by_the_new_screening_is_said_to_be_confirm
     assert fresh(appointment).status == Appointment.Status.CONFIRMED
 
 
-def test_an_unchanged_screening_says_nothing_about_appointments(spa, ana, ana_http):
+def test_an_unchanged_screening_says_nothing_about_appointments(spa, ana, logged_in):
     screen(ana)
     book(spa, ana)
 
-    response = ana_http.post(NEW, form_data(ana), follow=True)
+    response = logged_in.post(NEW, form_data(ana), follow=True)
 
     page = response.content.decode()
     assert "You are cleared for back-walking." in page
     assert "Your back-walking appointment" not in page
 
 
-def test_the_messages_follow_a_booking_in_progress(spa, ana, ana_http):
+def test_the_messages_follow_a_booking_in_progress(spa, ana, logged_in):
     screen(ana)
     book(spa, ana)
     booking_page = reverse("appointments:treatment", args=[spa.treatment.slug])
 
-    response = ana_http.post(
+    response = logged_in.post(
         NEW, {**form_data(ana, pregnant="yes"), "next": booking_page}, follow=True
     )
 

@@ -47,15 +47,6 @@ def spa():
     return open_spa(back_walking=True, name="Ashiatsu", therapists=2, rooms=2)
 
 
-@pytest.fixture
-def ana():
-    return ClientFactory(
-        full_name="Ana Example",
-        user__email="ana@example.com",
-        date_of_birth=datetime.date(1990, 3, 27),
-    )
-
-
 def book(spa, client, day=IN_FIVE_DAYS, hour=10, therapist=None) -> Appointment:
     return book_appointment(
         client=client,

@@ -24,7 +24,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
@@ -40,23 +40,10 @@ from django.utils import timezone
 
 from appointments import schedule, services
 from appointments.forms import format_start
-from appointments.models import (
-    Appointment,
-    Qualification,
-    Room,
-    Therapist,
-    Treatment,
-    WorkingHours,
-)
+from appointments.models import Appointment
 from clients.models import Client
-from tests.factories import (
-    ClientFactory,
-    EquipmentFactory,
-    RoomFactory,
-    TherapistFactory,
-    TreatmentFactory,
-)
 from tests.notices import deliver_owed_notices
+from tests.scheduling import Spa, open_spa_around_the_clock
 
 RACERS = 20
 # A lost race shows up only sometimes; a few rounds make it show up in one run.
@@ -89,50 +76,6 @@ def overlapping_active_appointments() -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(OVERLAPS)
         return cursor.fetchall()
-
-
-# -- an open spa -------------------------------------------------------------------------------
-
-
-@dataclass
-class Spa:
-    treatment: Treatment
-    therapists: list[Therapist] = field(default_factory=list)
-    clients: list[Client] = field(default_factory=list)
-    rooms: list[Room] = field(default_factory=list)
-
-
-def open_spa(*, therapists: int, clients: int, equipped_rooms: int, plain_rooms: int = 0) -> Spa:
-    """Qualified therapists working around the clock every day, and rooms with and without
-    the equipment the treatment needs."""
-    stones = EquipmentFactory(name="Stone heater")
-    treatment = TreatmentFactory(name="Hot stone massage", is_back_walking=False)
-    treatment.equipment.add(stones)
-    rooms = RoomFactory.create_batch(equipped_rooms)
-    for room in rooms:
-        room.equipment.add(stones)
-    # Rooms without the equipment must never be picked, or the one-room race would not be one.
-    RoomFactory.create_batch(plain_rooms)
-    staff = TherapistFactory.create_batch(therapists)
-    Qualification.objects.bulk_create(
-        Qualification(therapist=therapist, treatment=treatment) for therapist in staff
-    )
-    WorkingHours.objects.bulk_create(
-        WorkingHours(
-            therapist=therapist,
-            weekday=weekday,
-            starts_at=datetime.time(0, 0),
-            ends_at=datetime.time(23, 59),
-        )
-        for therapist in staff
-        for weekday in WorkingHours.Weekday.values
-    )
-    return Spa(
-        treatment=treatment,
-        therapists=staff,
-        clients=ClientFactory.create_batch(clients),
-        rooms=rooms,
-    )
 
 
 def free_starts(spa: Spa, *, rounds: int) -> list[datetime.datetime]:
@@ -218,7 +161,7 @@ def assert_one_booked(outcomes: list[Outcome], start: datetime.datetime) -> Appo
 @pytest.mark.django_db(transaction=True)
 def test_twenty_clients_racing_for_one_therapist_get_one_appointment():
     # Three equipped rooms, so only the therapist can be the bottleneck.
-    spa = open_spa(therapists=1, clients=RACERS, equipped_rooms=3)
+    spa = open_spa_around_the_clock(therapists=1, clients=RACERS, equipped_rooms=3)
     therapist = spa.therapists[0]
 
     for start in free_starts(spa, rounds=ROUNDS):
@@ -244,7 +187,9 @@ def test_twenty_clients_racing_for_one_therapist_get_one_appointment():
 @pytest.mark.django_db(transaction=True)
 def test_twenty_therapists_sharing_the_only_equipped_room_get_one_appointment():
     # Plain rooms are free at every time; the treatment's equipment rules them out.
-    spa = open_spa(therapists=RACERS, clients=RACERS, equipped_rooms=1, plain_rooms=2)
+    spa = open_spa_around_the_clock(
+        therapists=RACERS, clients=RACERS, equipped_rooms=1, plain_rooms=2
+    )
     room = spa.rooms[0]
 
     for start in free_starts(spa, rounds=ROUNDS):
@@ -270,7 +215,7 @@ def test_twenty_therapists_sharing_the_only_equipped_room_get_one_appointment():
 @pytest.mark.django_db(transaction=True)
 def test_one_client_booking_ten_therapists_at_once_gets_one_appointment():
     # Enough rooms and therapists for all ten, so only the client's own overlap can refuse them.
-    spa = open_spa(therapists=10, clients=1, equipped_rooms=10)
+    spa = open_spa_around_the_clock(therapists=10, clients=1, equipped_rooms=10)
     client = spa.clients[0]
 
     for start in free_starts(spa, rounds=ROUNDS):
@@ -297,7 +242,7 @@ def test_one_client_booking_ten_therapists_at_once_gets_one_appointment():
 def test_the_same_form_sent_five_times_at_once_books_once_and_answers_with_that_appointment():
     # A double click, or a browser retrying a slow POST: the person sees the answer to the
     # last submission, so every submission must lead to the one appointment.
-    spa = open_spa(therapists=1, clients=1, equipped_rooms=1)
+    spa = open_spa_around_the_clock(therapists=1, clients=1, equipped_rooms=1)
 
     for start in free_starts(spa, rounds=ROUNDS):
         resubmit = partial(
@@ -468,7 +413,7 @@ class Booker:
 @pytest.mark.django_db(transaction=True)
 def test_twenty_clients_posting_to_two_app_servers_at_once_get_one_appointment(app_servers):
     # One equipped room and a few therapists: clients race for the room and for therapists.
-    spa = open_spa(therapists=4, clients=RACERS, equipped_rooms=1, plain_rooms=1)
+    spa = open_spa_around_the_clock(therapists=4, clients=RACERS, equipped_rooms=1, plain_rooms=1)
     [start] = free_starts(spa, rounds=1)
     bookers = []
     for number, client in enumerate(spa.clients):

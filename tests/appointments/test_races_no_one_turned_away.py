@@ -16,17 +16,17 @@ from appointments.models import Appointment
 from tests.appointments.test_races import (
     ROUNDS,
     free_starts,
-    open_spa,
     overlapping_active_appointments,
     race_in_processes,
 )
+from tests.scheduling import open_spa_around_the_clock
 
 FREE_THERAPISTS = 8
 
 
 @pytest.mark.django_db(transaction=True)
 def test_as_many_any_therapist_clients_as_free_therapists_all_book():
-    spa = open_spa(
+    spa = open_spa_around_the_clock(
         therapists=FREE_THERAPISTS, clients=FREE_THERAPISTS, equipped_rooms=FREE_THERAPISTS
     )
 
@@ -54,7 +54,7 @@ def test_as_many_any_therapist_clients_as_free_therapists_all_book():
 @pytest.mark.django_db(transaction=True)
 def test_a_move_racing_a_booking_for_the_same_room_takes_the_other_free_room():
     # Two rooms with the equipment: the move and the booking both look first at the same one.
-    spa = open_spa(therapists=2, clients=2, equipped_rooms=2, plain_rooms=1)
+    spa = open_spa_around_the_clock(therapists=2, clients=2, equipped_rooms=2, plain_rooms=1)
     mover, booker = spa.clients
     moving_therapist, booking_therapist = spa.therapists
 
@@ -93,7 +93,7 @@ def test_a_move_racing_a_booking_for_the_same_room_takes_the_other_free_room():
 
 @pytest.mark.django_db
 def test_a_refusal_never_offers_the_time_it_refused():
-    spa = open_spa(therapists=1, clients=2, equipped_rooms=1)
+    spa = open_spa_around_the_clock(therapists=1, clients=2, equipped_rooms=1)
     [start] = free_starts(spa, rounds=1)
     services.book_appointment(
         client=spa.clients[0], treatment=spa.treatment, start=start, therapist=None

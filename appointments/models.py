@@ -450,6 +450,15 @@ class NoticeKind(models.TextChoices):
     RESCHEDULE = "reschedule", "New time"
     DECISION = "decision", "Screening decision"
     REMINDER = "reminder", "Reminder"
+    # About an account, asked for by anyone who knows the address (ACCOUNT_KINDS).
+    PASSWORD_RESET = "password_reset", "Password reset link"
+    SIGN_UP = "sign_up", "Link to finish signing up"
+    ACCOUNT_EXISTS = "account_exists", "Sign-up with an address that has an account"
+
+
+# The notices about an account rather than an appointment or a screening. Anyone can
+# ask for them with a form, so they are rate-limited (clients.services).
+ACCOUNT_KINDS = [NoticeKind.PASSWORD_RESET, NoticeKind.SIGN_UP, NoticeKind.ACCOUNT_EXISTS]
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):
@@ -467,7 +476,8 @@ class NoticeQuerySet(models.QuerySet["Notice"]):
 
 
 class Notice(models.Model):
-    """An email the client is owed about an appointment or a screening decision (the outbox).
+    """An email someone is owed about an appointment, a screening decision or their account
+    (the outbox).
 
     The booking and screening services write it in the transaction that changes
     the appointment or decides the screening, so it exists exactly when the
@@ -487,10 +497,20 @@ class Notice(models.Model):
         on_delete=models.CASCADE,
         related_name="notices",
     )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="account_notices",
+    )
+    # For an account email someone asked for: a keyed hash of their address (never the
+    # address), enough to count the emails one address has asked for.
+    requested_from = models.CharField(max_length=64, blank=True, default="", db_default="")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     revision = models.PositiveIntegerField(
         help_text="The appointment's revision when the notice was written; for a screening "
-        "decision, the number of decisions on the screening by then."
+        "decision, the number of decisions on the screening by then; 0 for an account email."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -517,6 +537,12 @@ class Notice(models.Model):
                     sent_at__isnull=True, skipped_at__isnull=True, given_up_at__isnull=True
                 ),
             ),
+            # The account emails' rate limit: how many one address asked for lately.
+            models.Index(
+                fields=["requested_from", "created_at"],
+                name="notice_requested_from_idx",
+                condition=~Q(requested_from=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -525,11 +551,21 @@ class Notice(models.Model):
                 violation_error_message="Unknown kind of notice.",
             ),
             models.CheckConstraint(
-                condition=Q(appointment__isnull=False, screening__isnull=True)
-                | Q(appointment__isnull=True, screening__isnull=False),
+                condition=Q(appointment__isnull=False, screening__isnull=True, user__isnull=True)
+                | Q(appointment__isnull=True, screening__isnull=False, user__isnull=True)
+                | Q(appointment__isnull=True, screening__isnull=True, user__isnull=False),
                 name="appointments_notice_appointment_or_screening",
-                violation_error_message="A notice is about an appointment or a screening, "
-                "exactly one of them.",
+                violation_error_message="A notice is about an appointment, a screening or an "
+                "account, exactly one of them.",
+            ),
+            # Together with the rule above: account emails are about an account, and
+            # only they are.
+            models.CheckConstraint(
+                condition=Q(kind__in=ACCOUNT_KINDS, user__isnull=False)
+                | (~Q(kind__in=ACCOUNT_KINDS) & Q(user__isnull=True)),
+                name="appointments_notice_account_email_about_an_account",
+                violation_error_message="A password reset or sign-up email is about an "
+                "account; other emails are about an appointment or a screening.",
             ),
             # Together with the rule above: appointment news is about an appointment.
             models.CheckConstraint(
@@ -537,7 +573,7 @@ class Notice(models.Model):
                 | (~Q(kind=NoticeKind.DECISION) & Q(screening__isnull=True)),
                 name="appointments_notice_decision_about_a_screening",
                 violation_error_message="A screening decision email is about a screening; "
-                "other emails are about an appointment.",
+                "other emails are not.",
             ),
             # Every change of an appointment bumps its revision and owes at most one email.
             # A reminder is not a change: it is written at the revision it reminds of.
@@ -584,4 +620,6 @@ class Notice(models.Model):
         # Never what was decided: this string lands in logs and the admin.
         if self.screening_id is not None:
             return f"{self.get_kind_display()} for health screening #{self.screening_id}"
+        if self.user_id is not None:
+            return f"{self.get_kind_display()} for account #{self.user_id}"
         return f"{self.get_kind_display()} for appointment #{self.appointment_id}"

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
+from clients.notifications import send_account_exists, send_password_reset, send_sign_up_link
 from screening.models import ScreeningDecision
 from screening.notifications import send_decision
 
@@ -170,6 +171,9 @@ class DeliveryReport:
 
 _SENDERS: dict[str, Callable[[Notice], None]] = {
     Notice.Kind.CONFIRMATION: send_booking_confirmation,
+    Notice.Kind.PASSWORD_RESET: send_password_reset,
+    Notice.Kind.SIGN_UP: send_sign_up_link,
+    Notice.Kind.ACCOUNT_EXISTS: send_account_exists,
     Notice.Kind.HELD: send_held_notice,
     Notice.Kind.CANCELLATION: send_cancellation_notice,
     Notice.Kind.RESCHEDULE: send_reschedule_notice,
@@ -216,8 +220,8 @@ def _superseded(notice: Notice, now: datetime.datetime) -> bool:
     the client is reminded of is owed its own reminder. (A staff decision on a
     held booking changes the revision but not the time: the reminder stands.)
     """
-    if notice.kind == Notice.Kind.CANCELLATION:
-        return False
+    if notice.kind == Notice.Kind.CANCELLATION or notice.user_id is not None:
+        return False  # account emails are not news of anything: each goes out
     if notice.kind == Notice.Kind.DECISION:
         decisions = ScreeningDecision.objects.filter(screening_id=notice.screening_id)
         return decisions.count() > notice.revision

@@ -183,13 +183,9 @@ class SignUpForm(forms.Form):
         return full_name
 
     def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email address already exists. "
-                "Log in, or reset your password if you have forgotten it."
-            )
-        return email
+        # Whether the address has an account is never said here: the sign-up service
+        # emails the address either way (no account enumeration).
+        return User.objects.normalize_email(self.cleaned_data["email"])
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -209,6 +205,7 @@ class SignUpForm(forms.Form):
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
+        max_length=254,  # User.email's length: a longer address has no account
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 

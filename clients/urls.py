@@ -7,6 +7,8 @@ app_name = "clients"
 
 urlpatterns = [
     path("sign-up/", views.sign_up, name="sign_up"),
+    path("sign-up/sent/", views.sign_up_sent, name="sign_up_sent"),
+    path("sign-up/<uidb64>/<token>/", views.confirm_sign_up, name="confirm_sign_up"),
     path("log-in/", views.LoginView.as_view(), name="login"),
     path("log-out/", views.LogoutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -6,11 +5,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+
+from spa_booking.client_address import client_address
 
 from . import backends, services
 from .forms import ContactDetailsForm, LoginForm, SignUpForm
-from .models import Client
+from .models import Client, User
+from .throttling import forgive_failed_logins
+from .tokens import sign_up_token_generator
 
 
 @sensitive_post_parameters(
@@ -23,20 +28,47 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            client = services.register_client(
+            services.register_client(
                 email=data["email"],
                 password=data["password1"],
                 full_name=data["full_name"],
                 phone=data["phone"],
                 date_of_birth=data["date_of_birth"],
+                requested_from=client_address(request),
             )
         except services.AccountError as error:
             form.add_error(None, error.message)
         else:
-            login(request, client.user, backend=backends.BACKEND)
-            messages.success(request, f"Welcome, {client.first_name}. Your account is ready.")
-            return redirect("clients:account")
+            # The same answer whether or not the address has an account already.
+            return redirect("clients:sign_up_sent")
     return render(request, "clients/sign_up.html", {"form": form})
+
+
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "clients/sign_up_sent.html")
+
+
+@never_cache
+def confirm_sign_up(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link in the sign-up email: a button to finish (mail scanners open links; only a
+    person presses the button), which activates the account and logs the person in."""
+    user = _user_from_link(uidb64)
+    if user is None or not sign_up_token_generator.check_token(user, token):
+        return render(request, "clients/confirm_sign_up.html", {"valid_link": False})
+    if request.method == "POST":
+        services.finish_sign_up(user=user)
+        login(request, user, backend=backends.BACKEND)
+        messages.success(request, f"Welcome, {user.get_short_name()}. Your account is ready.")
+        return redirect("clients:account")
+    return render(request, "clients/confirm_sign_up.html", {"valid_link": True})
+
+
+def _user_from_link(uidb64: str) -> User | None:
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return User.objects.filter(pk=pk).first()
 
 
 @login_required
@@ -92,13 +124,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "clients/password_reset.html"
-    email_template_name = "clients/email/password_reset.txt"
-    subject_template_name = "clients/email/password_reset_subject.txt"
     success_url = reverse_lazy("clients:password_reset_sent")
 
     def form_valid(self, form):
-        self.extra_email_context = {"site_name": settings.SPA_NAME}
-        return super().form_valid(form)
+        # The link leaves from the outbox: the answer comes as fast, and says the
+        # same, whether or not the address has an account.
+        services.request_password_reset(
+            email=form.cleaned_data["email"], requested_from=client_address(self.request)
+        )
+        return redirect(self.success_url)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -107,5 +141,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     post_reset_login = False
 
     def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever chose the new password owns the account: let them log in at once,
+        # even where wrong guesses (theirs or a stranger's) had locked it.
+        forgive_failed_logins(form.user)
         messages.success(self.request, "Your password is reset. Log in with your new password.")
-        return super().form_valid(form)
+        return response

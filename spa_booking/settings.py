@@ -145,16 +145,37 @@ LOGIN_REDIRECT_URL = "clients:account"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3  # a reset link works for three hours
 
-# Login throttling: a username is locked out from one IP address after repeated
-# failures, so a stranger cannot lock a client out from everywhere.
+# The visitor's address is the Nth from the right of X-Forwarded-For behind N
+# trusted proxies (spa_booking/client_address.py); behind the documented
+# TLS-terminating proxy that is one, else REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int(
+    "DJANGO_TRUSTED_PROXY_COUNT", default=1 if env.bool("DJANGO_BEHIND_PROXY", default=False) else 0
+)
+
+# Login throttling (clients/throttling.py): an account is locked out from one
+# address after repeated failures, so a stranger cannot lock a client out from
+# everywhere; and an address is locked out after failures across accounts
+# (password spraying). A lock-out ends after the cool-off, however many more
+# attempts it refuses meanwhile, and a password reset ends it at once.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+SPA_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("SPA_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "clients/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "clients.throttling.locked_out"
 AXES_USERNAME_CALLABLE = "clients.throttling.axes_username"
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "spa_booking.client_address.client_address"
+AXES_HANDLER = "clients.throttling.LoginThrottle"
 AXES_VERBOSE = False
+
+# Emails about an account that anyone may ask for (a password reset link, "someone
+# tried to sign up with your address"): at most this many an hour to one account,
+# and from one visitor's address to all accounts together.
+SPA_ACCOUNT_EMAILS_PER_HOUR = env.int("SPA_ACCOUNT_EMAILS_PER_HOUR", default=3)
+SPA_ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR = env.int(
+    "SPA_ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR", default=10
+)
 
 # Internationalisation and time: stored in UTC, shown in the spa's time zone.
 LANGUAGE_CODE = "en-gb"
@@ -263,6 +284,14 @@ SPA_REVIEW_DEADLINE_HOURS = env.float("SPA_REVIEW_DEADLINE_HOURS", default=4)
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")
 SPA_PHONE = env.str("SPA_PHONE", default="+44 20 7946 0000")
 SPA_EMAIL = env.str("SPA_EMAIL", default="hello@spa.example")
+# The address of the site, for the links in emails (they leave from send_notices,
+# outside any request, so no request's host can be taken for the spa's).
+SPA_SITE_URL = env.str(
+    "SPA_SITE_URL",
+    default="http://127.0.0.1:8000"
+    if DEBUG
+    else f"https://{next((h.lstrip('.') for h in ALLOWED_HOSTS if h != '*'), 'localhost')}",
+).rstrip("/")
 # The domain in calendar event UIDs and email Message-IDs: one the spa owns, so no
 # other installation's events or emails are ever taken for this spa's.
 SPA_CALENDAR_DOMAIN = env.str("SPA_CALENDAR_DOMAIN", default=SPA_EMAIL.rpartition("@")[2])

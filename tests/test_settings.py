@@ -129,3 +129,31 @@ def test_plain_http_is_redirected_to_https_in_production(client, settings):
 
     assert response.status_code == 301
     assert response.url.startswith("https://")
+
+
+def read_settings(*names: str, **env: str) -> list[str]:
+    result = run_django(
+        "import django; django.setup(); from django.conf import settings; "
+        f"print(*[getattr(settings, name) for name in {list(names)!r}])",
+        DJANGO_SECRET_KEY="x" * 60,
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_behind_the_documented_proxy_the_visitor_is_one_hop_back():
+    assert read_settings("TRUSTED_PROXY_COUNT") == ["0"]
+    assert read_settings("TRUSTED_PROXY_COUNT", DJANGO_BEHIND_PROXY="on") == ["1"]
+    assert read_settings(
+        "TRUSTED_PROXY_COUNT", DJANGO_BEHIND_PROXY="on", DJANGO_TRUSTED_PROXY_COUNT="2"
+    ) == ["2"]
+
+
+def test_links_in_emails_point_at_the_site_not_at_whatever_host_a_request_named():
+    assert read_settings("SPA_SITE_URL", DJANGO_ALLOWED_HOSTS="spa.example,www.spa.example") == [
+        "https://spa.example"
+    ]
+    assert read_settings("SPA_SITE_URL", SPA_SITE_URL="https://book.spa.example/") == [
+        "https://book.spa.example"
+    ]

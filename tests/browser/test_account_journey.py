@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clients.models import Client
+from tests.clients.emails import sign_up_link
 
 # Crispy marks required fields with a hidden asterisk inside the label text.
 PASSWORD = re.compile(r"^\s*Password\W*$")
@@ -24,6 +25,9 @@ def test_new_client_signs_up_logs_out_and_back_in(page: Page):
     page.get_by_label(PASSWORD).fill("barefoot-and-balanced-7")
     page.get_by_label("Password again").fill("barefoot-and-balanced-7")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(sign_up_link("dana@example.com"))
+    page.get_by_role("button", name="Finish creating my account").click()
 
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
     expect(page.get_by_text("Welcome, Dana.")).to_be_visible()

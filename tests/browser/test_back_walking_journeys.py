@@ -14,6 +14,7 @@ from appointments.forms import format_start
 from appointments.models import Appointment
 from clients.models import Client, User
 from screening.models import HealthScreening
+from tests.clients.emails import sign_up_link
 from tests.factories import PASSWORD, ClientFactory, UserFactory
 from tests.scheduling import open_spa
 
@@ -120,6 +121,9 @@ def test_new_adult_fills_in_the_screening_mid_booking_and_comes_back_to_the_same
     page.get_by_label(PASSWORD_LABEL).fill("barefoot-and-balanced-7")
     page.get_by_label("Password again").fill("barefoot-and-balanced-7")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(sign_up_link("ada@example.com"))
+    page.get_by_role("button", name="Finish creating my account").click()
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
 
     open_treatment(page, BACK_WALKING)

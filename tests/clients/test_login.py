@@ -1,9 +1,13 @@
+import datetime
+
 import pytest
+import time_machine
 from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.backends import ClientAwareBackend
 from clients.models import Client
+from tests.clients.emails import reset_password
 
 LOGIN = reverse("clients:login")
 
@@ -106,3 +110,166 @@ def test_an_inactive_user_is_not_logged_in(client_account):
     client_account.user.is_active = False
     client_account.user.save()
     assert ClientAwareBackend().get_user(client_account.user.pk) is None
+
+
+# Behind the documented reverse proxy: every request comes from the proxy's address,
+# and the proxy appends the visitor's address to X-Forwarded-For.
+
+PROXY = "10.0.0.2"
+
+
+def log_in_through_proxy(http: HttpClient, email: str, password: str, visitor: str, **headers):
+    forwarded = headers.pop("forwarded_for", visitor)
+    return http.post(
+        LOGIN,
+        {"username": email, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+@pytest.fixture
+def behind_proxy(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("behind_proxy")
+def test_behind_the_proxy_one_visitors_wrong_passwords_do_not_lock_out_another(
+    client_account, password, settings
+):
+    attacker = HttpClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in_through_proxy(attacker, "ana@example.com", "guess-guess-guess", "198.51.100.7")
+
+    locked = log_in_through_proxy(attacker, "ana@example.com", password, "198.51.100.7")
+    ana = log_in_through_proxy(HttpClient(), "ana@example.com", password, "203.0.113.99")
+
+    assert locked.status_code == 429
+    assert ana.status_code == 302
+    assert ana.url == reverse("clients:account")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("behind_proxy")
+def test_behind_the_proxy_a_visitor_cannot_dodge_the_limit_with_a_made_up_forwarded_for(
+    client_account, password, settings
+):
+    attacker = HttpClient()
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        # The proxy appends the real address after whatever the visitor sent.
+        forged = f"192.0.2.{attempt}, 198.51.100.7"
+        log_in_through_proxy(
+            attacker, "ana@example.com", "guess-guess-guess", "", forwarded_for=forged
+        )
+
+    response = log_in_through_proxy(attacker, "ana@example.com", password, "198.51.100.7")
+
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_one_address_trying_many_accounts_is_locked_out(client_account, password, settings):
+    settings.SPA_LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    sprayer = HttpClient()
+    for number in range(settings.SPA_LOGIN_ADDRESS_FAILURE_LIMIT):
+        # One guess per account: far below the limit of one account from one address.
+        log_in(sprayer, f"client{number}@example.com", "Summer2026!", ip="198.51.100.7")
+
+    # Even an account's right password is refused from this address now...
+    refused = log_in(sprayer, "ana@example.com", password, ip="198.51.100.7")
+    # ...but not from anywhere else.
+    elsewhere = log_in(HttpClient(), "ana@example.com", password, ip="203.0.113.99")
+
+    assert refused.status_code == 429
+    assert elsewhere.status_code == 302
+
+
+@pytest.mark.django_db
+def test_failures_on_other_accounts_below_the_address_limit_do_not_lock_out(
+    client_account, password, settings
+):
+    settings.SPA_LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    office = HttpClient()
+    for number in range(settings.SPA_LOGIN_ADDRESS_FAILURE_LIMIT - 1):
+        log_in(office, f"colleague{number}@example.com", "typo-typo-typo", ip="198.51.100.7")
+
+    assert log_in(office, "ana@example.com", password, ip="198.51.100.7").status_code == 302
+
+
+@pytest.mark.django_db
+def test_logging_in_to_ones_own_account_does_not_clear_failures_on_others(
+    client_account, password, settings
+):
+    settings.SPA_LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    sprayer = HttpClient()
+    for number in range(settings.SPA_LOGIN_ADDRESS_FAILURE_LIMIT - 1):
+        log_in(sprayer, f"client{number}@example.com", "Summer2026!", ip="198.51.100.7")
+    assert log_in(sprayer, "ana@example.com", password, ip="198.51.100.7").status_code == 302
+    sprayer.post(reverse("clients:logout"))
+
+    log_in(sprayer, "another@example.com", "Summer2026!", ip="198.51.100.7")
+
+    assert log_in(sprayer, "ana@example.com", password, ip="198.51.100.7").status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_lock_out_ends_after_the_cool_off_however_often_someone_tries_meanwhile(
+    client_account, password, settings
+):
+    start = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
+    attacker = HttpClient()
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            log_in(attacker, "ana@example.com", "guess-guess-guess")
+        clock.shift(settings.AXES_COOLOFF_TIME - datetime.timedelta(minutes=1))
+        assert log_in(attacker, "ana@example.com", "guess-again-again").status_code == 429
+
+        clock.move_to(start + settings.AXES_COOLOFF_TIME + datetime.timedelta(minutes=1))
+        response = log_in(attacker, "ana@example.com", password)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_lock_out_page_says_how_long_to_wait_in_words(client_account, settings):
+    attacker = HttpClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(attacker, "ana@example.com", "guess-guess-guess")
+
+    response = log_in(attacker, "ana@example.com", "guess-guess-guess")
+
+    text = " ".join(response.content.decode().replace("\xa0", " ").split())
+    assert response.status_code == 429
+    assert "Please wait 15 minutes and try again" in text
+    assert "0:15:00" not in text
+
+
+@pytest.mark.django_db
+def test_a_password_reset_ends_the_lock_out(client_account, password, settings):
+    attacker = HttpClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(attacker, "ana@example.com", "guess-guess-guess")
+    assert log_in(attacker, "ana@example.com", password).status_code == 429
+
+    ana = HttpClient()
+    reset_password(ana, "ana@example.com", "a-brand-new-passphrase")
+
+    # From the same address, which was locked out, straight away.
+    assert log_in(ana, "ana@example.com", "a-brand-new-passphrase").status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [LOGIN, reverse("admin:login")])
+def test_a_very_long_email_address_is_a_wrong_login_not_an_error(client_account, url):
+    # Valid as an email address (local part at most 64, labels at most 63 characters),
+    # and longer than any column it could be stored in.
+    long_address = f"{'a' * 64}@{'.'.join(['b' * 63] * 3)}.example"
+    assert len(long_address) > 255
+
+    response = HttpClient().post(
+        url, {"username": long_address, "password": "guess-guess-guess"}, REMOTE_ADDR="203.0.113.5"
+    )
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in HttpClient().session

@@ -2,12 +2,17 @@ import datetime
 
 import pytest
 import time_machine
+from django.core import mail
+from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Client, User
+from tests.clients.emails import emails_to, link_in
 from tests.factories import ClientFactory
+from tests.notices import deliver_owed_notices
 
 URL = reverse("clients:sign_up")
+SENT = reverse("clients:sign_up_sent")
 
 
 def sign_up_data(**overrides) -> dict:
@@ -26,21 +31,74 @@ def sign_up_data(**overrides) -> dict:
 
 
 @pytest.mark.django_db
-def test_sign_up_creates_account_and_profile_and_logs_in(client):
+def test_sign_up_creates_the_account_and_the_emailed_link_finishes_it(client):
     response = client.post(URL, sign_up_data())
 
     assert response.status_code == 302
-    assert response.url == reverse("clients:account")
+    assert response.url == SENT
+    assert "Check your email" in client.get(SENT).content.decode()
     user = User.objects.get()
     assert user.email == "bea@example.com"
+    assert not user.is_active  # until the person shows the address is theirs
+    assert "_auth_user_id" not in client.session
     assert user.check_password("walking-on-sunshine-42")
     assert user.password.startswith("argon2")
     profile = Client.objects.get(user=user)
     assert profile.full_name == "Bea Booker"
     assert profile.phone == "07700 900456"
     assert profile.date_of_birth == datetime.date(1990, 3, 27)
+
+    [message] = emails_to("bea@example.com")
+    assert message.subject.startswith("Finish creating your")
+    link = link_in(message)
+    page = client.get(link)
+    assert "Finish creating your account" in page.content.decode()
+    assert not User.objects.get().is_active  # opening the link is not enough: mail scanners do
+    finished = client.post(link)
+
+    assert finished.status_code == 302
+    assert finished.url == reverse("clients:account")
+    assert User.objects.get().is_active
     page = client.get(reverse("clients:account"))
+    assert "Welcome, Bea." in page.content.decode()
     assert "Hello, Bea." in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_sign_up_link_works_once(client):
+    client.post(URL, sign_up_data())
+    link = link_in(emails_to("bea@example.com")[0])
+    client.post(link)
+
+    again = HttpClient().post(link)
+
+    assert "This link no longer works" in again.content.decode()
+    assert "_auth_user_id" not in again.wsgi_request.session
+
+
+@pytest.mark.django_db
+def test_an_account_not_finished_cannot_log_in(client):
+    client.post(URL, sign_up_data())
+
+    response = HttpClient().post(
+        reverse("clients:login"),
+        {"username": "bea@example.com", "password": "walking-on-sunshine-42"},
+    )
+
+    assert response.status_code == 200
+    assert "do not match an account" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_made_up_link_does_not_work(client):
+    client.post(URL, sign_up_data())
+    user = User.objects.get()
+
+    for uid, token in [("MQ", "abc-def"), ("not-base64!", "abc-def"), ("OTk5OTk", "x-y")]:
+        response = client.post(reverse("clients:confirm_sign_up", args=[uid, token]))
+        assert "This link no longer works" in response.content.decode()
+    user.refresh_from_db()
+    assert not user.is_active
 
 
 @pytest.mark.django_db
@@ -125,14 +183,59 @@ def test_sign_up_keeps_what_was_typed_when_something_is_wrong(client):
 
 
 @pytest.mark.django_db
-def test_sign_up_refuses_an_email_already_used_in_another_case(client):
+def test_sign_up_with_an_address_that_has_an_account_answers_the_same_and_emails_the_owner(
+    client, password
+):
+    owner = ClientFactory(user__email="bea@example.com", full_name="Bea Owner")
+
+    taken = HttpClient().post(URL, sign_up_data(email="BEA@EXAMPLE.COM"))
+    new = HttpClient().post(URL, sign_up_data(email="new@example.com"))
+
+    assert (taken.status_code, taken.url) == (new.status_code, new.url) == (302, SENT)
+    assert User.objects.filter(email="bea@example.com").count() == 1
+    owner.refresh_from_db()
+    assert owner.full_name == "Bea Owner"
+    assert owner.user.check_password(password)  # nothing of the account changed
+    [message] = emails_to("bea@example.com")
+    assert "already have" in message.subject
+    assert "Someone tried to create" in message.body
+    assert "/log-in/" in message.body and "/password-reset/" in message.body
+
+
+@pytest.mark.django_db
+def test_signing_up_again_before_finishing_sends_a_new_link(client):
+    client.post(URL, sign_up_data())
+    client.post(URL, sign_up_data(full_name="Someone Else"))
+
+    first, second = emails_to("bea@example.com")
+
+    assert first.subject == second.subject
+    assert Client.objects.get().full_name == "Bea Booker"
+    HttpClient().post(link_in(second))
+    assert User.objects.get().is_active
+
+
+@pytest.mark.django_db
+def test_an_address_gets_at_most_three_sign_up_emails_an_hour(settings):
     ClientFactory(user__email="bea@example.com")
+    for number in range(settings.SPA_ACCOUNT_EMAILS_PER_HOUR + 2):
+        HttpClient().post(URL, sign_up_data(), REMOTE_ADDR=f"198.51.100.{number}")
 
-    response = client.post(URL, sign_up_data(email="BEA@EXAMPLE.COM"))
+    assert len(emails_to("bea@example.com")) == settings.SPA_ACCOUNT_EMAILS_PER_HOUR
 
-    assert response.status_code == 200
-    assert "An account with this email address already exists." in response.content.decode()
-    assert User.objects.count() == 1
+
+@pytest.mark.django_db
+def test_one_visitor_gets_at_most_ten_account_emails_an_hour(settings):
+    for number in range(settings.SPA_ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR + 2):
+        response = HttpClient().post(
+            URL, sign_up_data(email=f"new{number}@example.com"), REMOTE_ADDR="198.51.100.7"
+        )
+        assert response.url == SENT
+
+    deliver_owed_notices()
+    assert len(mail.outbox) == settings.SPA_ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR
+    # Past the limit no account is made either: it could never be finished.
+    assert User.objects.count() == settings.SPA_ACCOUNT_EMAILS_PER_ADDRESS_PER_HOUR
 
 
 @pytest.mark.django_db
@@ -179,8 +282,6 @@ def test_sign_up_refuses_bad_details(client, field, value, message):
 
 @pytest.mark.django_db
 def test_sign_up_without_csrf_token_is_refused_kindly():
-    from django.test import Client as HttpClient
-
     response = HttpClient(enforce_csrf_checks=True).post(URL, sign_up_data())
 
     assert response.status_code == 403

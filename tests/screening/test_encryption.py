@@ -22,11 +22,10 @@ from appointments.visits import record_pre_session_check
 from screening.models import HealthScreening, ScreeningDecision
 from screening.services import approve_screening
 from spa_booking.encryption import REENCRYPTING, DecryptionError
-from tests.factories import ClientFactory
 from tests.scheduling import NOW, at, open_spa
 from tests.screenings import review_url, screen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 TODAY = NOW.date()
 TABLES = [
@@ -36,17 +35,6 @@ TABLES = [
 ]
 # Words only the health data holds: the free text, a reason, an answer's name, the signature.
 SECRETS = ["sciatic", "left shoulder", "other condition", "back_pain_under_care", "ana example"]
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def ana():
-    return ClientFactory(full_name="Ana Example", date_of_birth=datetime.date(1990, 3, 27))
 
 
 def stored_health_data(ana, reviewer) -> HealthScreening:

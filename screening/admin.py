@@ -100,7 +100,12 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         "submitted_at",
         "held_appointments",
     ]
-    list_filter = ["review", "outcome"]
+    # No filter by outcome: a filter's value travels in every link of the list and its
+    # pages (and so into browser history, proxies' logs and Referer headers), and an
+    # outcome is health data. For the same reason no filter is carried to the pages
+    # a list links to (Django's _changelist_filters).
+    list_filter = ["review"]
+    preserve_filters = False
     search_fields = ["client__full_name", "client__user__email"]
     list_select_related = ["client"]
     readonly_fields = [

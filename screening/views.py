@@ -57,9 +57,17 @@ def _client_or_redirect(request: HttpRequest) -> Client | HttpResponse:
 
 
 def _safe_next(request: HttpRequest) -> str | None:
+    """The page to go on to after the screening: a path on this site, or nothing.
+
+    Only a path: redirect() takes anything without a slash for the name of a URL
+    pattern, so "next=0" would fail after the screening was saved."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return None

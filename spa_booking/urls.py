@@ -7,6 +7,9 @@ admin.site.site_header = "Spa Booking administration"
 admin.site.site_title = "Spa Booking admin"
 admin.site.index_title = "Run the spa"
 
+# A database that cannot be reached answers 503 with Retry-After; anything else is a 500.
+handler500 = "spa_booking.database_unavailable.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     # Browsers ask for /favicon.ico on pages that name none (the admin's).

@@ -8,7 +8,7 @@ from django.utils.html import format_html_join
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
-from . import services
+from . import services, waitlist
 from .models import (
     Appointment,
     Equipment,
@@ -18,6 +18,8 @@ from .models import (
     Therapist,
     TimeOff,
     Treatment,
+    WaitlistEntry,
+    WaitlistOffer,
     WorkingHours,
 )
 from .schedule import local_days
@@ -285,3 +287,133 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
                 self.message_user(request, f"{appointment}: {error.message}", messages.WARNING)
         if cancelled:
             self.message_user(request, f"Cancelled {cancelled} appointment(s).", messages.SUCCESS)
+
+
+class WaitlistDayFilter(admin.SimpleListFilter):
+    """Who still waits on a day. `?day=2026-12-02` is the list the front desk's day book
+    links to (appointments.waitlist.staff_day_url)."""
+
+    title = "waiting on"
+    parameter_name = "day"
+
+    def _day(self) -> datetime.date | None:
+        value = self.value()
+        today = timezone.localdate()
+        if value == "today":
+            return today
+        if value == "tomorrow":
+            return today + datetime.timedelta(days=1)
+        try:
+            return datetime.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    def lookups(self, request, model_admin):
+        choices = [("today", "Today"), ("tomorrow", "Tomorrow")]
+        day = self._day()
+        if day is not None and self.value() not in ("today", "tomorrow"):
+            choices.append((self.value(), f"{day:%a %d %b %Y}"))
+        return choices
+
+    def queryset(self, request, queryset):
+        day = self._day()
+        return queryset if day is None else queryset.waiting_on(day)
+
+
+class WaitlistOfferInline(admin.TabularInline):
+    """The times emailed to the client (never the link's secret)."""
+
+    model = WaitlistOffer
+    extra = 0
+    can_delete = False
+    fields = ["starts_at", "created_at", "expires_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class WaitlistEntryForm(forms.ModelForm):
+    therapist = forms.ModelChoiceField(
+        queryset=Therapist.objects.active(), required=False, empty_label="Any therapist"
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ["client", "treatment", "therapist", "first_day", "last_day"]
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+    """The front desk adds a caller here, through the same service as the site, and sees
+    who waits on a day. Entries are never edited or deleted: they end (booked, left,
+    expired) and the record stays."""
+
+    service_errors = (services.BookingError,)
+    form = WaitlistEntryForm
+    list_display = ["client", "phone", "treatment", "therapist_or_any", "days", "state", "added"]
+    list_filter = [WaitlistDayFilter, "state", "treatment"]
+    list_select_related = ["client", "treatment", "therapist", "created_by"]
+    search_fields = ["client__full_name", "client__user__email", "client__phone"]
+    autocomplete_fields = ["client"]
+    actions = ["take_off_the_waitlist"]
+    inlines = [WaitlistOfferInline]
+    record_fields = ["state", "created_at", "created_by", "updated_at", "appointment"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["client", "treatment", "therapist", "first_day", "last_day"]
+        return fields if obj is None else [*fields, *self.record_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["client", "treatment", "therapist", "first_day", "last_day", *self.record_fields]
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else []
+
+    @admin.display(description="phone", ordering="client__phone")
+    def phone(self, entry: WaitlistEntry) -> str:
+        return entry.client.phone
+
+    @admin.display(description="therapist", ordering="therapist__display_name")
+    def therapist_or_any(self, entry: WaitlistEntry) -> str:
+        return entry.therapist.display_name if entry.therapist else "Any"
+
+    @admin.display(description="days", ordering="first_day")
+    def days(self, entry: WaitlistEntry) -> str:
+        if entry.first_day == entry.last_day:
+            return f"{entry.first_day:%a %d %b}"
+        return f"{entry.first_day:%a %d %b} \u2013 {entry.last_day:%a %d %b}"
+
+    @admin.display(description="added", ordering="created_at")
+    def added(self, entry: WaitlistEntry) -> str:
+        when = f"{timezone.localtime(entry.created_at):%d %b %H:%M}"
+        return f"{when} by {entry.created_by}" if entry.created_by else f"{when} online"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # nothing here to change: an entry ends through the action
+        saved = waitlist.join_waitlist(
+            client=form.cleaned_data["client"],
+            treatment=form.cleaned_data["treatment"],
+            therapist=form.cleaned_data["therapist"],
+            first_day=form.cleaned_data["first_day"],
+            last_day=form.cleaned_data["last_day"],
+            created_by=request.user,
+        )
+        for field in WaitlistEntry._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Take selected clients off the waitlist")
+    def take_off_the_waitlist(self, request, queryset):
+        taken_off = 0
+        for entry in queryset.active():
+            waitlist.leave_waitlist(entry=entry)
+            taken_off += 1
+        self.message_user(
+            request, f"Took {taken_off} client(s) off the waitlist.", messages.SUCCESS
+        )

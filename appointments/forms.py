@@ -107,3 +107,21 @@ class DayForm(forms.Form):
     """Which therapist's free times to show: one of them, or anyone."""
 
     therapist = TherapistChoiceField()
+
+
+class WaitlistForm(forms.Form):
+    """Join the waitlist: a day (first_day alone) or a range of days, with a therapist or any."""
+
+    first_day = forms.DateField(
+        label="From", error_messages={"required": "Pick the first day.", "invalid": "Pick a day."}
+    )
+    last_day = forms.DateField(
+        label="To", required=False, error_messages={"invalid": "Pick a day."}
+    )
+    therapist = TherapistChoiceField()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("first_day") and not cleaned.get("last_day"):
+            cleaned["last_day"] = cleaned["first_day"]
+        return cleaned

@@ -4,7 +4,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.contrib.postgres.fields import (
+    DateRangeField,
+    DateTimeRangeField,
+    RangeBoundary,
+    RangeOperators,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -443,6 +448,202 @@ class PreSessionCheck(models.Model):
         return f"Pre-session check #{self.pk}"
 
 
+class DateRange(models.Func):
+    """[first_day, last_day] with both days included, as PostgreSQL's daterange."""
+
+    function = "DATERANGE"
+    output_field = DateRangeField()
+
+
+class WaitlistState(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    # Emailed at least one time that came free; still waits for more until it ends.
+    OFFERED = "offered", "Offered a time"
+    BOOKED = "booked", "Booked"
+    EXPIRED = "expired", "Expired"  # its last day passed
+    WITHDRAWN = "withdrawn", "Left the waitlist"
+
+
+# The states of an entry that still waits (the waitlist's "active").
+WAITLIST_ACTIVE = [WaitlistState.WAITING, WaitlistState.OFFERED]
+
+
+class WaitlistEntryQuerySet(models.QuerySet["WaitlistEntry"]):
+    def active(self) -> "WaitlistEntryQuerySet":
+        return self.filter(state__in=WAITLIST_ACTIVE)
+
+    def waiting_on(self, day: datetime.date) -> "WaitlistEntryQuerySet":
+        """Entries still waiting whose days include `day`."""
+        return self.active().filter(first_day__lte=day, last_day__gte=day)
+
+    def current(self, today: datetime.date) -> "WaitlistEntryQuerySet":
+        """Entries still waiting on some day from `today` on (a passed one only waits for
+        the worker to mark it expired)."""
+        return self.active().filter(last_day__gte=today)
+
+
+class WaitlistEntry(models.Model):
+    """A client waiting for a treatment on a day or a range of days (appointments.waitlist).
+
+    No health data here: what the client waits for, and who added it.
+    """
+
+    State = WaitlistState
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    treatment = models.ForeignKey(
+        Treatment, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    therapist = models.ForeignKey(
+        Therapist,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+        help_text="Empty: any therapist.",
+    )
+    first_day = models.DateField()
+    last_day = models.DateField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.WAITING)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The staff member who added it for a caller; empty when the client joined online.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    # The booking that ended the wait.
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [
+            # The worker's question for each freed time: who waits on its day?
+            models.Index(
+                fields=["first_day", "last_day"],
+                name="waitlistentry_active_days_idx",
+                condition=Q(state__in=WAITLIST_ACTIVE),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=models.F("first_day")),
+                name="appointments_waitlistentry_last_day_not_before_first",
+                violation_error_message="The last day cannot be before the first day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=WaitlistState.values),
+                name="appointments_waitlistentry_known_state",
+                violation_error_message="Unknown waitlist state.",
+            ),
+            models.CheckConstraint(
+                condition=Q(state=WaitlistState.BOOKED, appointment__isnull=False)
+                | (~Q(state=WaitlistState.BOOKED) & Q(appointment__isnull=True)),
+                name="appointments_waitlistentry_booked_with_its_appointment",
+                violation_error_message="A booked waitlist entry names its appointment, and "
+                "only a booked one does.",
+            ),
+            # One wait per client, treatment and day: a second entry over the same days would
+            # only send the same client the same email twice.
+            ExclusionConstraint(
+                name="appointments_waitlistentry_no_overlapping_wait",
+                expressions=[
+                    ("client", RangeOperators.EQUAL),
+                    ("treatment", RangeOperators.EQUAL),
+                    (
+                        DateRange("first_day", "last_day", RangeBoundary(inclusive_upper=True)),
+                        RangeOperators.OVERLAPS,
+                    ),
+                ],
+                condition=Q(state__in=WAITLIST_ACTIVE),
+                violation_error_message="The client is already on the waitlist for this "
+                "treatment on some of these days.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waitlist entry #{self.pk}"
+
+    def validate_constraints(self, exclude=None) -> None:
+        # Django checks the no-overlap rule's condition (the state) only against the fields
+        # it validates, and fails without it; a form never edits the state, which always
+        # has its value here, so it is always part of the check.
+        super().validate_constraints(exclude=set(exclude or ()) - {"state"})
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in WAITLIST_ACTIVE
+
+
+def new_offer_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WaitlistOffer(models.Model):
+    """A time that came free, emailed to one waiting client: the link in the email opens it.
+
+    Not a hold: the time is open to everyone, and whoever books it first has it.
+    """
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    starts_at = models.DateTimeField()
+    # The secret in the email's link (only the entry's client, logged in, can use it).
+    token = models.CharField(max_length=64, unique=True, default=new_offer_token, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="appointments_waitlistoffer_expires_after_it_is_made",
+                violation_error_message="An offer must expire after it is made.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waitlist offer #{self.pk}"
+
+
+class FreedTime(models.Model):
+    """A time a cancellation or a move gave back, for the waitlist (an outbox).
+
+    Written in the transaction that frees the time, only when someone waits on its day;
+    the send_notices worker offers it to the people waiting (appointments.waitlist), so
+    the cancellation itself never waits for the matching.
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
+    # As they were before the change: a move changes the appointment's own.
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The worker's query: freed times not yet offered, oldest first.
+            models.Index(
+                fields=["id"], name="freedtime_unhandled_idx", condition=Q(handled_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Freed time #{self.pk}"
+
+
 class NoticeKind(models.TextChoices):
     CONFIRMATION = "confirmation", "Booking confirmation"
     HELD = "held", "Held for the health review"
@@ -454,11 +655,21 @@ class NoticeKind(models.TextChoices):
     PASSWORD_RESET = "password_reset", "Password reset link"
     SIGN_UP = "sign_up", "Link to finish signing up"
     ACCOUNT_EXISTS = "account_exists", "Sign-up with an address that has an account"
+    # A time came free that a client on the waitlist waits for (appointments.waitlist).
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist: a time came free"
 
 
 # The notices about an account rather than an appointment or a screening. Anyone can
 # ask for them with a form, so they are rate-limited (clients.services).
 ACCOUNT_KINDS = [NoticeKind.PASSWORD_RESET, NoticeKind.SIGN_UP, NoticeKind.ACCOUNT_EXISTS]
+
+
+def _exactly_one(*fields: str) -> Q:
+    """A condition: exactly one of the foreign keys `fields` is set."""
+    condition = Q()
+    for chosen in fields:
+        condition |= Q(**{f"{field}__isnull": field != chosen for field in fields})
+    return condition
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):
@@ -503,6 +714,9 @@ class Notice(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="account_notices",
+    )
+    waitlist_offer = models.ForeignKey(
+        "WaitlistOffer", null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
     )
     # For an account email someone asked for: a keyed hash of their address (never the
     # address), enough to count the emails one address has asked for.
@@ -551,12 +765,18 @@ class Notice(models.Model):
                 violation_error_message="Unknown kind of notice.",
             ),
             models.CheckConstraint(
-                condition=Q(appointment__isnull=False, screening__isnull=True, user__isnull=True)
-                | Q(appointment__isnull=True, screening__isnull=False, user__isnull=True)
-                | Q(appointment__isnull=True, screening__isnull=True, user__isnull=False),
+                condition=_exactly_one("appointment", "screening", "user", "waitlist_offer"),
                 name="appointments_notice_appointment_or_screening",
-                violation_error_message="A notice is about an appointment, a screening or an "
-                "account, exactly one of them.",
+                violation_error_message="A notice is about an appointment, a screening, an "
+                "account or a waitlist offer, exactly one of them.",
+            ),
+            # Together with the rule above: a waitlist offer's email is about the offer.
+            models.CheckConstraint(
+                condition=Q(kind=NoticeKind.WAITLIST_OFFER, waitlist_offer__isnull=False)
+                | (~Q(kind=NoticeKind.WAITLIST_OFFER) & Q(waitlist_offer__isnull=True)),
+                name="appointments_notice_waitlist_offer_about_an_offer",
+                violation_error_message="A waitlist email is about a waitlist offer; other "
+                "emails are not.",
             ),
             # Together with the rule above: account emails are about an account, and
             # only they are.
@@ -622,4 +842,6 @@ class Notice(models.Model):
             return f"{self.get_kind_display()} for health screening #{self.screening_id}"
         if self.user_id is not None:
             return f"{self.get_kind_display()} for account #{self.user_id}"
+        if self.waitlist_offer_id is not None:
+            return f"{self.get_kind_display()} for waitlist offer #{self.waitlist_offer_id}"
         return f"{self.get_kind_display()} for appointment #{self.appointment_id}"

@@ -22,6 +22,7 @@ from clients.notifications import send_account_exists, send_password_reset, send
 from screening.models import ScreeningDecision
 from screening.notifications import send_decision
 
+from . import waitlist
 from .ics import appointment_attachment
 from .models import Appointment, Notice
 
@@ -179,6 +180,7 @@ _SENDERS: dict[str, Callable[[Notice], None]] = {
     Notice.Kind.RESCHEDULE: send_reschedule_notice,
     Notice.Kind.REMINDER: send_reminder,
     Notice.Kind.DECISION: _send_decision,
+    Notice.Kind.WAITLIST_OFFER: waitlist.send_offer,
 }
 
 
@@ -195,6 +197,7 @@ def deliver_notices(
     commit, is that one email sent again later, with the same Message-ID.)
     """
     now = now or timezone.now()
+    waitlist.offer_freed_times(now=now)  # times that came free: their offers go out below
     report = DeliveryReport()
     while limit is None or report.handled < limit:
         with transaction.atomic():
@@ -220,6 +223,8 @@ def _superseded(notice: Notice, now: datetime.datetime) -> bool:
     the client is reminded of is owed its own reminder. (A staff decision on a
     held booking changes the revision but not the time: the reminder stands.)
     """
+    if notice.kind == Notice.Kind.WAITLIST_OFFER:
+        return waitlist.offer_is_old_news(notice, now)  # taken, expired, or the wait ended
     if notice.kind == Notice.Kind.CANCELLATION or notice.user_id is not None:
         return False  # account emails are not news of anything: each goes out
     if notice.kind == Notice.Kind.DECISION:

@@ -2,7 +2,7 @@ import datetime
 
 from django.urls import path, register_converter
 
-from . import views
+from . import views, waitlist_views
 
 
 class IsoDateConverter:
@@ -29,4 +29,7 @@ urlpatterns = [
     path("appointments/<int:pk>/booked/", views.booked, name="booked"),
     path("appointments/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("appointments/<int:pk>/reschedule/", views.reschedule, name="reschedule"),
+    path("waitlist/join/<slug:slug>/", waitlist_views.join, name="waitlist_join"),
+    path("waitlist/<int:pk>/leave/", waitlist_views.leave, name="waitlist_leave"),
+    path("waitlist/offers/<str:token>/", waitlist_views.offer, name="waitlist_offer"),
 ]

@@ -19,10 +19,10 @@ from screening.eligibility import (
     current_screening,
 )
 
-from . import schedule, services
+from . import schedule, services, waitlist
 from .availability import Slot
 from .forms import BookingForm, CancelForm, DayForm, RescheduleForm, format_start
-from .models import Appointment, Therapist, Treatment
+from .models import Appointment, Therapist, Treatment, WaitlistEntry
 
 CALENDAR_WEEKS = 4
 
@@ -99,6 +99,11 @@ def _open_days(
     return max(bookable[0], outlook.first_day), bookable[1]
 
 
+def _may_wait(request: HttpRequest) -> bool:
+    """Clients join the waitlist online (guests after logging in); staff in the admin."""
+    return not request.user.is_authenticated or Client.objects.of(request.user) is not None
+
+
 def treatment_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -145,6 +150,7 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "previous_first": previous_first if first > today else None,
             "next_first": next_first if next_first <= bookable[1] else None,
             "outlook": outlook,
+            "waitlist_days": open_days if _may_wait(request) else None,
         },
     )
 
@@ -180,6 +186,7 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
             "therapists": treatment.therapists.active(),
             "times": _times(slots),
             "outlook": outlook,
+            "can_wait": _may_wait(request) and bool(open_days) and earliest <= date <= bookable[1],
             "previous_day": date - datetime.timedelta(days=1) if date > earliest else None,
             "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
         },
@@ -241,6 +248,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
         except services.BookingError as exc:
             error = exc
         else:
+            waitlist.settle_booking(appointment=appointment)  # what they waited for, if anything
             return redirect("appointments:booked", pk=appointment.pk)
     return render(
         request,
@@ -293,6 +301,9 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
             "upcoming": appointments.active().upcoming(now),
             "past": appointments.past(now),
             "cancelled": appointments.upcoming(now).filter(status=Appointment.Status.CANCELLED),
+            "waitlist": WaitlistEntry.objects.current(timezone.localdate(now))
+            .filter(client__user=request.user)
+            .select_related("treatment", "therapist"),
             "is_client": Client.objects.of(request.user) is not None,
         },
     )

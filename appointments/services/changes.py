@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .. import waitlist
 from ..models import Appointment, Notice, Therapist
 from .booking import Claimed, SlotRequest, check_start, claim_slot
 from .errors import BookingError
@@ -62,6 +63,7 @@ def cancel_appointment(
         update_fields=["status", "cancelled_at", "cancellation_reason", "revision", "updated_at"]
     )
     owe_notice(locked, Notice.Kind.CANCELLATION)
+    waitlist.time_freed(appointment=locked, now=now)
     return locked
 
 
@@ -105,6 +107,7 @@ def _move(request: SlotRequest, claimed: Claimed) -> Appointment:
     # Locked with the therapist and the client: cancelled or completed meanwhile?
     locked = Appointment.objects.get(pk=request.moving.pk)
     _check_open(locked, "moved")
+    waitlist.time_freed(appointment=locked, now=request.now)  # the time it leaves
     slot, gate = claimed.slot, claimed.gate
     locked.therapist_id = slot.therapist_id
     locked.room_id = slot.room_id

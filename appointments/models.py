@@ -245,8 +245,10 @@ class TsTzRange(models.Func):
     output_field = DateTimeRangeField()
 
 
-# Named here because booking tells this refusal apart: another room may still be free.
+# Named here because booking tells these refusals apart: another room may still be free;
+# the client's own other appointment is a reason staff are told.
 ROOM_OVERLAP = "appointments_appointment_no_room_overlap"
+CLIENT_OVERLAP = "appointments_appointment_no_client_overlap"
 
 
 def _no_overlap(field: str, name: str, message: str) -> ExclusionConstraint:
@@ -393,7 +395,7 @@ class Appointment(models.Model):
             ),
             _no_overlap(
                 "client",
-                "appointments_appointment_no_client_overlap",
+                CLIENT_OVERLAP,
                 "The client already has an appointment at that time.",
             ),
         ]

@@ -5,6 +5,7 @@ back-walking appointment; pages ask it only to explain things early.
 """
 
 import datetime
+import enum
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,6 +18,20 @@ from . import rules
 from .models import HealthScreening
 
 
+class Why(enum.StrEnum):
+    """Why the screening stands in the way, so staff can be told in their own words (the
+    message is the client's). Names no health detail: only which rule applies."""
+
+    NO_SCREENING = "no_screening"
+    SCREENING_EXPIRED = "screening_expired"
+    SCREENING_OUTDATED = "screening_outdated"  # an older questionnaire
+    DECLINED = "screening_declined"
+    NOT_ELIGIBLE = "not_eligible"
+    NOT_ELIGIBLE_NOTE_CAN_CLEAR = "not_eligible_note_can_clear"
+    DOCTORS_NOTE = "doctors_note"
+    RECOVERY_WAIT = "recovery_wait"
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
@@ -26,6 +41,8 @@ class Verdict:
     screening: HealthScreening | None = None
     # Whether filling in a (new) screening is the way forward.
     new_screening_helps: bool = False
+    # Why it is not allowed ("" when it is).
+    why: str = ""
 
 
 def latest_screenings_first(lookup: str) -> Prefetch:
@@ -70,6 +87,7 @@ def back_walking_verdict(*, client: Client, day: datetime.date) -> Verdict:
             message="Our health questionnaire has new questions since your last screening. "
             "Please fill it in again before booking back-walking; it takes a few minutes.",
             new_screening_helps=True,
+            why=Why.SCREENING_OUTDATED,
         )
     return verdict
 
@@ -83,6 +101,7 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             message="Before your first back-walking booking, please fill in our health "
             "screening. It takes a few minutes.",
             new_screening_helps=True,
+            why=Why.NO_SCREENING,
         )
     if day > screening.valid_until:
         return Verdict(
@@ -91,6 +110,7 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             message=f"Your health screening is valid until {screening.valid_until:%-d %B %Y}, "
             "before this appointment. Please fill in a new one.",
             new_screening_helps=True,
+            why=Why.SCREENING_EXPIRED,
         )
     review = HealthScreening.Review
     outcome = HealthScreening.Outcome
@@ -101,6 +121,7 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             message="After reviewing your health screening, our staff could not clear you for "
             f"back-walking. Please call us on {phone} to talk about it or to book another "
             "treatment.",
+            why=Why.DECLINED,
         )
     if screening.review != review.APPROVED and screening.outcome == outcome.NOT_ELIGIBLE:
         if not screening.note_can_clear:
@@ -114,7 +135,8 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
                 f"cannot book it online. If your doctor says it is safe, call us on {phone}: "
                 "we can clear it with a note from them."
             )
-        return Verdict(allowed=False, screening=screening, message=message)
+        why = Why.NOT_ELIGIBLE_NOTE_CAN_CLEAR if screening.note_can_clear else Why.NOT_ELIGIBLE
+        return Verdict(allowed=False, screening=screening, message=message, why=why)
     if screening.review != review.APPROVED and screening.outcome == outcome.DOCTORS_NOTE:
         return Verdict(
             allowed=False,
@@ -122,6 +144,7 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             message="Your health screening shows a condition for which back-walking needs a "
             f"note from your doctor saying it is safe. Please call us on {phone}: once our "
             "staff have the note, you can book.",
+            why=Why.DOCTORS_NOTE,
         )
     # A doctor's note clears the condition it is about, never a recovery wait.
     if screening.eligible_from and day < screening.eligible_from:
@@ -130,6 +153,7 @@ def screening_verdict(*, screening: HealthScreening | None, day: datetime.date) 
             screening=screening,
             message="After your recent injury, surgery or childbirth, back-walking has to wait "
             f"until {screening.eligible_from:%A %-d %B %Y}. Please pick a day from then on.",
+            why=Why.RECOVERY_WAIT,
         )
     if screening.review == review.PENDING:
         return Verdict(

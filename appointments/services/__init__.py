@@ -23,7 +23,7 @@ from .changes import (
     online_change_deadline,
     reschedule_appointment,
 )
-from .errors import BUSY, TAKEN, BookingError
+from .errors import BUSY, TAKEN, BookingError, Refusal
 from .gate import under_age_refusal
 from .locking import lock_client
 
@@ -31,6 +31,7 @@ __all__ = [
     "BUSY",
     "TAKEN",
     "BookingError",
+    "Refusal",
     "SlotRequest",
     "book_appointment",
     "can_change_online",

@@ -23,9 +23,9 @@ from clients.models import Client
 
 from .. import schedule
 from ..availability import Slot
-from ..models import ROOM_OVERLAP, Appointment, Notice, Therapist, Treatment
+from ..models import CLIENT_OVERLAP, ROOM_OVERLAP, Appointment, Notice, Therapist, Treatment
 from . import locking
-from .errors import TAKEN, BookingError, TimeTaken, database_errors_as_booking_errors
+from .errors import TAKEN, BookingError, Refusal, TimeTaken, database_errors_as_booking_errors
 from .gate import Gate, back_walking_gate, day_of, under_age_refusal
 from .outbox import owe_notice
 
@@ -65,14 +65,20 @@ class Claimed:
 
 def check_start(start: datetime.datetime, now: datetime.datetime) -> None:
     if timezone.is_naive(start):
-        raise BookingError("Pick a time from the list of free times.")
+        raise BookingError(
+            "Pick a time from the list of free times.", code=Refusal.PICK_A_LISTED_TIME
+        )
     if start <= now:
-        raise BookingError("That time has already passed. Pick a time from the list of free times.")
+        raise BookingError(
+            "That time has already passed. Pick a time from the list of free times.",
+            code=Refusal.PASSED,
+        )
     horizon = settings.SPA_BOOKING_HORIZON_DAYS
     if start > now + datetime.timedelta(days=horizon):
         raise BookingError(
             f"Appointments can be booked up to {horizon} days ahead. "
-            "Pick a time from the list of free times."
+            "Pick a time from the list of free times.",
+            code=Refusal.BEYOND_HORIZON,
         )
 
 
@@ -116,10 +122,23 @@ def _alternatives(request: SlotRequest) -> list[Slot]:
     )
 
 
+def _client_busy(request: SlotRequest) -> bool:
+    """Whether the client's own other appointment blocks the time (the reason staff are told)."""
+    blocked_until = request.start + request.treatment.duration + request.treatment.buffer
+    return (
+        Appointment.objects.active()
+        .filter(client=request.client)
+        .overlapping(request.start, blocked_until)
+        .exclude(pk=request.ignore_appointment_id)
+        .exists()
+    )
+
+
 def _not_available(request: SlotRequest) -> BookingError:
     return BookingError(
         "That time is not available. Here are the nearest free times.",
         alternatives=_alternatives(request),
+        code=Refusal.CLIENT_BUSY if _client_busy(request) else Refusal.NOT_AVAILABLE,
     )
 
 
@@ -241,7 +260,9 @@ def claim_slot(request: SlotRequest, *, check: Check, write: Write) -> Appointme
                 tried |= {taken.therapist_id}  # the next free therapist, if any
                 continue
             raise BookingError(
-                f"{TAKEN} Here are the nearest free times.", alternatives=_alternatives(request)
+                f"{TAKEN} Here are the nearest free times.",
+                alternatives=_alternatives(request),
+                code=Refusal.CLIENT_BUSY if taken.constraint == CLIENT_OVERLAP else Refusal.TAKEN,
             ) from None
 
 
@@ -291,11 +312,14 @@ def book_appointment(
 
 def _check_booking(request: SlotRequest) -> SlotRequest:
     if not request.treatment.is_active:
-        raise BookingError("This treatment cannot be booked online at the moment.")
+        raise BookingError(
+            "This treatment cannot be booked online at the moment.",
+            code=Refusal.TREATMENT_NOT_BOOKABLE,
+        )
     check_start(request.start, request.now)
     refusal = under_age_refusal(client=request.client, treatment=request.treatment, now=request.now)
     if refusal:
-        raise BookingError(refusal)
+        raise BookingError(refusal, code=Refusal.UNDER_AGE)
     return request
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from .. import waitlist
 from ..models import Appointment, Notice, Therapist
 from .booking import Claimed, SlotRequest, check_start, claim_slot
-from .errors import BookingError
+from .errors import BookingError, Refusal
 from .gate import under_age_refusal
 from .outbox import owe_notice
 
@@ -35,9 +35,12 @@ def _check_window(appointment: Appointment, now: datetime.datetime, action: str)
 
 def _check_open(appointment: Appointment, action: str) -> None:
     if appointment.status == Appointment.Status.CANCELLED:
-        raise BookingError("This appointment is already cancelled.")
+        raise BookingError("This appointment is already cancelled.", code=Refusal.ALREADY_CANCELLED)
     if not appointment.is_open:
-        raise BookingError(f"This appointment has already taken place, so it cannot be {action}.")
+        raise BookingError(
+            f"This appointment has already taken place, so it cannot be {action}.",
+            code=Refusal.ALREADY_HAPPENED,
+        )
 
 
 @transaction.atomic
@@ -99,7 +102,7 @@ def _check_move(request: SlotRequest) -> SlotRequest:
     check_start(request.start, request.now)
     refusal = under_age_refusal(client=current.client, treatment=current.treatment, now=request.now)
     if refusal:
-        raise BookingError(refusal)
+        raise BookingError(refusal, code=Refusal.UNDER_AGE)
     return replace(request, moving=current, client=current.client, treatment=current.treatment)
 
 

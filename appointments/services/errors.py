@@ -1,6 +1,7 @@
 """The one domain error of the booking services, and what PostgreSQL says under concurrency
 turned into something a person can act on."""
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,13 +17,45 @@ BUSY = (
 )
 
 
-class BookingError(Exception):
-    """A booking operation was refused; the message is for the person who asked."""
+class Refusal(enum.StrEnum):
+    """Why a booking operation was refused, so each audience can be told in its own words.
 
-    def __init__(self, message: str, *, alternatives: list[Slot] | None = None) -> None:
+    The message of a BookingError is written for the client; staff pages word the same
+    refusal for staff by its code (appointments/front_desk/wording.py). A refusal of the
+    back-walking gate over the client's screening carries the verdict's code instead
+    (screening.eligibility.Why).
+    """
+
+    PICK_A_LISTED_TIME = "pick_a_listed_time"
+    PASSED = "passed"
+    BEYOND_HORIZON = "beyond_horizon"
+    TREATMENT_NOT_BOOKABLE = "treatment_not_bookable"
+    NOT_AVAILABLE = "not_available"
+    # Not available because the client has another appointment then.
+    CLIENT_BUSY = "client_busy"
+    TAKEN = "taken"
+    BUSY = "busy"
+    UNDER_AGE = "under_age"
+    HEALTH_NOT_CONFIRMED = "health_not_confirmed"
+    NO_TIME_FOR_REVIEW = "no_time_for_review"
+    ONLINE_WINDOW = "online_window"
+    ALREADY_CANCELLED = "already_cancelled"
+    ALREADY_HAPPENED = "already_happened"
+
+
+class BookingError(Exception):
+    """A booking operation was refused; the message is for the person who asked.
+
+    `code` says why (a Refusal, or a screening.eligibility.Why), "" when nobody words
+    it differently."""
+
+    def __init__(
+        self, message: str, *, alternatives: list[Slot] | None = None, code: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.alternatives = alternatives or []
+        self.code = code
 
 
 class TimeTaken(Exception):
@@ -56,5 +89,5 @@ def database_errors_as_booking_errors() -> Iterator[None]:
             errorcodes.LOCK_NOT_AVAILABLE,
             errorcodes.SERIALIZATION_FAILURE,
         ):
-            raise BookingError(BUSY) from error
+            raise BookingError(BUSY, code=Refusal.BUSY) from error
         raise

@@ -13,7 +13,7 @@ from screening.eligibility import HealthScreening, back_walking_verdict
 
 from .. import schedule
 from ..models import Appointment, Treatment
-from .errors import BookingError
+from .errors import BookingError, Refusal
 
 
 def day_of(start: datetime.datetime) -> datetime.date:
@@ -77,14 +77,15 @@ def back_walking_gate(
         return Gate()
     refusal = under_age_refusal(client=client, treatment=treatment, now=now)
     if refusal:
-        raise BookingError(refusal)
+        raise BookingError(refusal, code=Refusal.UNDER_AGE)
     verdict = back_walking_verdict(client=client, day=day_of(start))
     if not verdict.allowed:
-        raise BookingError(verdict.message)
+        raise BookingError(verdict.message, code=verdict.why)
     if not health_unchanged:
         raise BookingError(
             "Please confirm that nothing in your health has changed since your health "
-            f"screening on {verdict.screening.submitted_on:%-d %B %Y}."
+            f"screening on {verdict.screening.submitted_on:%-d %B %Y}.",
+            code=Refusal.HEALTH_NOT_CONFIRMED,
         )
     if not verdict.hold:
         return Gate(screening=verdict.screening)
@@ -93,7 +94,8 @@ def back_walking_gate(
         raise BookingError(
             "Our staff need to review your health screening before back-walking, and this "
             "time is too soon for that. Please pick a later time, or call us on "
-            f"{settings.SPA_PHONE}."
+            f"{settings.SPA_PHONE}.",
+            code=Refusal.NO_TIME_FOR_REVIEW,
         )
     return Gate(
         status=Appointment.Status.PENDING_REVIEW,

@@ -4,7 +4,6 @@ import datetime
 from collections import defaultdict
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from clients.staff_sessions import second_factor_required
 from screening.eligibility import latest_screenings_first, therapist_sees_health_summary
 
 from . import visits
@@ -116,7 +116,8 @@ def _parse_day(value: str | None) -> datetime.date:
     return day
 
 
-@login_required
+@never_cache
+@second_factor_required
 def day(request: HttpRequest) -> HttpResponse:
     therapist = _own_therapist(request)
     date = _parse_day(request.GET.get("date"))
@@ -133,7 +134,8 @@ def day(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@never_cache
+@second_factor_required
 def week(request: HttpRequest) -> HttpResponse:
     therapist = _own_therapist(request)
     date = _parse_day(request.GET.get("date"))
@@ -153,7 +155,7 @@ def week(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@login_required
+@second_factor_required
 def appointment(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _mark_health_summary(_own_appointment(request, pk), timezone.localdate())
     now = timezone.now()
@@ -183,7 +185,7 @@ def _act(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
 
 @require_POST
 @sensitive_post_parameters("reason")
-@login_required
+@second_factor_required
 def check(request: HttpRequest, pk: int) -> HttpResponse:
     nothing_changed = request.POST.get("outcome") == "done"
     return _act(
@@ -200,7 +202,7 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@second_factor_required
 def complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
@@ -211,7 +213,7 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@second_factor_required
 def no_show(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
@@ -221,7 +223,8 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@never_cache
+@second_factor_required
 def calendar(request: HttpRequest) -> HttpResponse:
     """How to subscribe to the feed, and the button to replace its secret."""
     therapist = _own_therapist(request)
@@ -234,7 +237,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@second_factor_required
 def replace_feed(request: HttpRequest) -> HttpResponse:
     therapist = _own_therapist(request)
     Therapist.objects.filter(pk=therapist.pk).update(feed_token=new_feed_token())

@@ -1,12 +1,17 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
-from .models import Client, DateOfBirthCorrection, User
+from . import services, two_factor
+from .models import Client, DateOfBirthCorrection, SecondFactorReset, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -21,6 +26,27 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
+# What a person may do: only a superuser grants or takes these away. Whoever else may
+# edit accounts could otherwise make themselves, or a friend, anything.
+PRIVILEGES = ["is_staff", "is_superuser", "groups", "user_permissions"]
+ONLY_SUPERUSERS_GRANT = (
+    "Only a superuser can change who is staff or a superuser, their groups or permissions."
+)
+
+
+def _privileges(user_id: int | None) -> tuple:
+    """What the account may do, as stored (nothing for an account not yet saved)."""
+    stored = User.objects.filter(pk=user_id).first() if user_id else None
+    if stored is None:
+        return (False, False, frozenset(), frozenset())
+    return (
+        stored.is_staff,
+        stored.is_superuser,
+        frozenset(stored.groups.values_list("pk", flat=True)),
+        frozenset(stored.user_permissions.values_list("pk", flat=True)),
+    )
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
@@ -29,12 +55,21 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "is_staff", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "client__full_name"]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "second_factor"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
             "Access",
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+            {
+                "fields": [
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                    "second_factor",
+                ]
+            },
         ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
@@ -44,6 +79,115 @@ class UserAdmin(DjangoUserAdmin):
             {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]},
         ),
     ]
+    actions = ["reset_second_factor"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else [*fields, *PRIVILEGES]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A superuser's account (its password, its email) is a superuser's business.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        if not request.user.is_superuser:
+            request._privileges_before = _privileges(obj.pk)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # The fields are read-only for them, so the form ignores them; a forged POST, or
+        # a form that someday shows them, is refused here too (and the whole save with it:
+        # the admin saves in one transaction).
+        if not request.user.is_superuser and (
+            _privileges(form.instance.pk) != request._privileges_before
+        ):
+            raise PermissionDenied(ONLY_SUPERUSERS_GRANT)
+
+    @admin.display(description="Second factor")
+    def second_factor(self, obj: User) -> str:
+        app = TOTPDevice.objects.filter(user=obj, confirmed=True).first()
+        if app is None:
+            return "Not set up" + (
+                " (sets up an authenticator app at the next sign-in)"
+                if two_factor.needs_second_factor(obj)
+                else ""
+            )
+        left = two_factor.backup_codes_left(obj)
+        since = timezone.localtime(app.created_at)
+        return f"Authenticator app since {since:%-d %B %Y}; {left} backup codes left"
+
+    def has_reset_second_factor_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(
+        description="Reset the second factor (a lost phone)",
+        permissions=["reset_second_factor"],
+    )
+    def reset_second_factor(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            try:
+                two_factor.reset_second_factor(user=user, reset_by=request.user)
+            except two_factor.TwoFactorError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(
+                    request,
+                    f"The second factor of {user} is reset (and recorded). They set up a "
+                    "new authenticator app when they next log in.",
+                )
+
+
+@admin.register(SecondFactorReset)
+class SecondFactorResetAdmin(admin.ModelAdmin):
+    """The record of resets, for superusers: read-only, and PostgreSQL keeps it so."""
+
+    list_display = ["reset_at", "user", "reset_by"]
+    list_select_related = ["user", "reset_by"]
+    search_fields = ["user__email", "reset_by__email"]
+    date_hierarchy = "reset_at"
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+# The devices are managed through sign-in and the reset above only: django-otp's own
+# admin pages would show the secrets, and let a device be removed with no record.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Groups carry permissions, so changing one is granting them: superusers only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser
 
 
 class ClientAdminForm(forms.ModelForm):

@@ -8,13 +8,14 @@ class ClientAwareBackend(ModelBackend):
     """Django's ModelBackend, except that it loads the user's client profile with the user.
 
     Nearly every page a client sees needs their profile (their appointments, their
-    screening, the booking form), so one query per request finds both.
+    screening, the booking form), so one query per request finds both; and every page
+    asks whether the user is a therapist (clients.two_factor.needs_second_factor).
     """
 
     def get_user(self, user_id):
         User = get_user_model()
         try:
-            user = User._default_manager.select_related("client").get(pk=user_id)
+            user = User._default_manager.select_related("client", "therapist").get(pk=user_id)
         except User.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

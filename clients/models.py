@@ -211,6 +211,35 @@ class DateOfBirthCorrection(models.Model):
         return f"Date of birth correction #{self.pk}"
 
 
+class SecondFactorReset(models.Model):
+    """A superuser removed a staff member's second factor (a lost phone): whose, who, when.
+
+    The person sets up a new authenticator app at their next sign-in. Append-only: the
+    admin only lists these, and PostgreSQL refuses to change or delete a row.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="second_factor_resets"
+    )
+    reset_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reset_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reset_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("reset_by")),
+                name="clients_secondfactorreset_not_own",
+                violation_error_message="Another superuser has to reset your own second factor.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Second factor reset #{self.pk}"
+
+
 class AccessRecord(models.Model):
     """One look at a client's health data: who, when, whose, what and from where.
 

@@ -1,17 +1,31 @@
 """Account operations: every write to a client's account goes through here."""
 
 import datetime
+from collections.abc import Iterable
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from appointments.models import ACCOUNT_KINDS, Notice
+from appointments.models import ACCOUNT_KINDS, Appointment, Notice, PreSessionCheck, Therapist
+from appointments.services import cancel_appointment
 from appointments.services.holds import Cause, lock_client, rejudge_back_walking
+from screening.models import HealthScreening
 
-from .models import EARLIEST_DATE_OF_BIRTH, Client, DateOfBirthCorrection, User
+from .models import (
+    EARLIEST_DATE_OF_BIRTH,
+    AccessRecord,
+    Client,
+    DateOfBirthCorrection,
+    ErasureRequest,
+    User,
+)
 
 # The window the rate limits of account emails count in (SPA_ACCOUNT_EMAILS_PER_HOUR...).
 ACCOUNT_EMAIL_WINDOW = datetime.timedelta(hours=1)
@@ -186,3 +200,190 @@ def correct_date_of_birth(
     client.date_of_birth = new_date_of_birth
     rejudge_back_walking(client=locked, cause=Cause.DATE_OF_BIRTH)
     return correction
+
+
+# The access audit, erasure and retention (docs/PRIVACY.md)
+
+ERASED_TEXT = "(erased)"
+
+
+def record_access(
+    *,
+    by: User,
+    client_ids: Iterable[int],
+    kind: str,
+    address: str | None,
+    now: datetime.datetime | None = None,
+) -> None:
+    """Record that `by` saw the health data of these clients: one row per client, all
+    in one INSERT, however many appointments or screenings of theirs the page showed.
+
+    One statement, so atomic by itself: no savepoint on every page view."""
+    viewed_at = now or timezone.now()
+    AccessRecord.objects.bulk_create(
+        AccessRecord(
+            client_id=client_id, viewed_by=by, viewed_at=viewed_at, kind=kind, address=address
+        )
+        for client_id in sorted(set(client_ids))
+    )
+
+
+@transaction.atomic
+def request_erasure(*, client: Client, now: datetime.datetime | None = None) -> ErasureRequest:
+    """A client asks the spa to erase their data; staff carry it out or refuse it."""
+    if client.is_erased:
+        raise AccountError("This client's data is already erased.")
+    try:
+        with transaction.atomic():
+            return ErasureRequest.objects.create(client=client, requested_at=now or timezone.now())
+    except IntegrityError:
+        # clients_erasurerequest_one_open_per_client: a second click, or two tabs.
+        raise AccountError(
+            "You have already asked us to delete your data; our staff are dealing with it."
+        ) from None
+
+
+@transaction.atomic
+def refuse_erasure(
+    *,
+    erasure_request: ErasureRequest,
+    by: User,
+    reason: str,
+    now: datetime.datetime | None = None,
+) -> ErasureRequest:
+    """Staff refuse an erasure request, saying why (for example, records the spa must keep
+    for a period); the client sees the reason on their account page."""
+    reason = reason.strip()
+    if not reason:
+        raise AccountError("Say why the erasure is refused: the client sees this reason.")
+    locked = ErasureRequest.objects.select_for_update().get(pk=erasure_request.pk)
+    if not locked.is_open:
+        raise AccountError("This erasure request is already decided.")
+    locked.state = ErasureRequest.State.REFUSED
+    locked.refusal_reason = reason
+    locked.decided_by = by
+    locked.decided_at = now or timezone.now()
+    locked.save(update_fields=["state", "refusal_reason", "decided_by", "decided_at"])
+    return locked
+
+
+@transaction.atomic
+def erase_client(
+    *, client: Client, by: User, now: datetime.datetime | None = None
+) -> ErasureRequest:
+    """Erase a person: cancel their upcoming appointments, delete their health records,
+    scrub their name, contact details, date of birth and login. The appointment rows
+    stay, anonymous, so the spa's history and counts stay whole (docs/PRIVACY.md says
+    what is kept and why). Carries out the client's open erasure request, or records
+    one as carried out."""
+    now = now or timezone.now()
+    # The client's lock first, like every change to a client's bookings: nothing of
+    # theirs is booked, moved or screened while they are erased.
+    lock_client(client.pk)
+    client = Client.objects.select_related("user").get(pk=client.pk)
+    user = client.user
+    if client.is_erased:
+        raise AccountError("This client's data is already erased.")
+    if user.is_staff or Therapist.objects.filter(user=user).exists():
+        raise AccountError(
+            "This client also logs in as staff or as a therapist. Take that access away "
+            "first, then erase the client."
+        )
+    # An erased person cannot come: the spa cancels what is still to happen.
+    upcoming = client.appointments.filter(
+        status=Appointment.Status.CONFIRMED, starts_at__gte=now
+    ).order_by("pk")
+    for appointment in upcoming:
+        cancel_appointment(appointment=appointment, by_staff=True, now=now)
+    _scrub_health_records(client=client, now=now)
+    # Nor can they be emailed: whatever is still owed is skipped, and the mail
+    # errors (which can quote the address) are scrubbed.
+    notices = Notice.objects.filter(appointment__client=client)
+    notices.unsettled().update(skipped_at=now)
+    notices.exclude(last_error="").update(
+        last_error=Case(When(given_up_at__isnull=False, then=Value(ERASED_TEXT)), default=Value(""))
+    )
+    old_email = user.email
+    client.full_name = f"Erased client #{client.pk}"
+    client.phone = ""
+    # The earliest date the constraint allows: the person's age is no longer known.
+    client.date_of_birth = EARLIEST_DATE_OF_BIRTH
+    client.erased_at = now
+    client.save(update_fields=["full_name", "phone", "date_of_birth", "erased_at"])
+    client.date_of_birth_corrections.all().delete()
+    # A unique address that can never receive mail (.invalid is reserved, RFC 2606),
+    # no password, and no login: their sessions end on their next request.
+    user.email = f"erased-{user.pk}@invalid"
+    user.set_unusable_password()
+    user.is_active = False
+    user.save(update_fields=["email", "password", "is_active"])
+    for attempts in (AccessAttempt, AccessFailureLog, AccessLog):
+        attempts.objects.filter(username=old_email).delete()
+    # The admin's history names the objects it changed: name them as they are now.
+    for obj in (client, user):
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        ).update(object_repr=str(obj)[:200])
+    erasure_request = (
+        ErasureRequest.objects.select_for_update()
+        .filter(client=client, state=ErasureRequest.State.REQUESTED)
+        .first()
+    ) or ErasureRequest(client=client, requested_at=now)
+    erasure_request.state = ErasureRequest.State.CARRIED_OUT
+    erasure_request.decided_by = by
+    erasure_request.decided_at = now
+    erasure_request.save()
+    return erasure_request
+
+
+def _scrub_health_records(*, client: Client, now: datetime.datetime) -> None:
+    """Delete the client's health screenings (answers, signatures, reasons, notes and
+    every decision on them) and blank the health text kept on their appointments: the
+    therapist's reason for stopping a session and cancellation reasons. The client's
+    lock is held."""
+    # Screenings are never deleted (screening migration 0007), except for the client
+    # named here, in this transaction only (set_config(..., true) is SET LOCAL).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('spa.erasing_client', %s, true)", [str(client.pk)])
+    # A held booking waits for a screening review; with no screening, nothing is waited for.
+    held = client.appointments.filter(status=Appointment.Status.PENDING_REVIEW).order_by("pk")
+    for appointment in held:
+        cancel_appointment(appointment=appointment, by_staff=True, now=now)
+        Notice.objects.filter(appointment=appointment).unsettled().update(skipped_at=now)
+    Appointment.objects.filter(client=client).update(
+        screening=None, cancellation_reason="", needs_follow_up=False
+    )
+    # A stopped session keeps that it was stopped (its constraint wants a reason), not
+    # why. Plain values, not expressions: the reason may be encrypted at rest, and only
+    # a value passes through the field.
+    checks = PreSessionCheck.objects.filter(appointment__client=client).exclude(reason="")
+    checks.filter(outcome=PreSessionCheck.Outcome.STOPPED).update(reason=ERASED_TEXT)
+    checks.exclude(outcome=PreSessionCheck.Outcome.STOPPED).update(reason="")
+    HealthScreening.objects.filter(client=client).delete()
+
+
+def health_record_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Health records untouched since before this moment are due for purging:
+    SPA_HEALTH_RECORD_RETENTION_YEARS ago (29 February counts from 28 February)."""
+    now = timezone.localtime(now or timezone.now())
+    year = now.year - settings.SPA_HEALTH_RECORD_RETENTION_YEARS
+    try:
+        return now.replace(year=year)
+    except ValueError:
+        return now.replace(year=year, day=28)
+
+
+@transaction.atomic
+def purge_health_records(*, client: Client, now: datetime.datetime | None = None) -> bool:
+    """Purge the client's health records once the retention period has passed since
+    their last appointment and last screening (docs/PRIVACY.md). Their account stays.
+    False when there is nothing to purge (any more): running it again does nothing."""
+    now = now or timezone.now()
+    lock_client(client.pk)
+    due = Client.objects.filter(pk=client.pk).health_records_due_for_purge(
+        health_record_cutoff(now)
+    )
+    if not due.exists():
+        return False
+    _scrub_health_records(client=client, now=now)
+    return True

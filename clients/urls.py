@@ -14,6 +14,9 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/details/", views.edit_contact_details, name="edit_contact_details"),
     path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("account/my-data/", views.my_data, name="my_data"),
+    path("account/my-data/download/", views.my_data_download, name="my_data_download"),
+    path("account/delete-my-data/", views.request_erasure, name="request_erasure"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",

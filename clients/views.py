@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import urlsafe_base64_decode
+from django.utils.http import urlencode, urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -16,6 +16,7 @@ from .forms import ContactDetailsForm, LoginForm, SignUpForm
 from .models import Client, User
 from .throttling import forgive_failed_logins
 from .tokens import sign_up_token_generator
+from .two_factor import needs_second_factor
 
 
 @sensitive_post_parameters(
@@ -94,16 +95,28 @@ def edit_contact_details(request: HttpRequest) -> HttpResponse:
     return render(request, "clients/edit_contact_details.html", {"form": form, "client": client})
 
 
+def landing_page(user) -> str:
+    """Where a login ends without a page asked for: therapists on their schedule,
+    everyone else on "My account"."""
+    if hasattr(user, "therapist"):
+        return reverse("schedule:day")
+    return reverse("clients:account")
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "clients/login.html"
     redirect_authenticated_user = True
 
     def get_default_redirect_url(self) -> str:
-        # Therapists land on their schedule; everyone else on "My account".
-        if hasattr(self.request.user, "therapist"):
-            return reverse("schedule:day")
-        return super().get_default_redirect_url()
+        return landing_page(self.request.user)
+
+    def get_success_url(self) -> str:
+        url = super().get_success_url()
+        if needs_second_factor(self.request.user):
+            # The password was only the first step for staff and therapists.
+            return f"{reverse('two_factor:verify')}?{urlencode({'next': url})}"
+        return url
 
 
 class LogoutView(auth_views.LogoutView):

@@ -19,7 +19,9 @@ from django.views.decorators.cache import never_cache
 from appointments.admin import notice_line
 from appointments.models import Appointment
 from appointments.services.holds import Change
+from clients import audit
 from clients.age import age_on
+from clients.models import AccessRecord
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
 from . import rules, services
@@ -190,14 +192,32 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
             )
         )
 
-    # Pages with health answers are never cached by the browser or a proxy.
+    # Pages with health answers are never cached by the browser or a proxy, and every
+    # one shown is recorded in the client's access record.
     @method_decorator(never_cache)
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            # The list shows each screening's outcome and reasons. The page's rows,
+            # loaded here once, are the ones the template then shows.
+            audit.record_access(
+                request,
+                kind=AccessRecord.Kind.SCREENING_LIST,
+                client_ids={screening.client_id for screening in changelist.result_list},
+            )
+        return response
 
     @method_decorator(never_cache)
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            audit.record_access(
+                request, kind=AccessRecord.Kind.SCREENING_ANSWERS, client_ids=[obj.client_id]
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

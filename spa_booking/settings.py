@@ -58,7 +58,8 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on a site that lets staff in only after their second factor.
+    "spa_booking.admin_site.SpaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,6 +72,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clients",
     "appointments",
     "screening",
@@ -87,8 +91,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Staff and therapists: their second factor before any page, and short sessions.
+    "clients.staff_sessions.StaffSessionMiddleware",
     "spa_booking.request_guards.AdminInputMiddleware",
     # Last, so that it sees the outcome of every authentication attempt.
     "axes.middleware.AxesMiddleware",
@@ -172,6 +179,13 @@ AXES_USERNAME_CALLABLE = "clients.throttling.axes_username"
 AXES_CLIENT_IP_CALLABLE = "spa_booking.client_address.client_address"
 AXES_HANDLER = "clients.throttling.LoginThrottle"
 AXES_VERBOSE = False
+
+# Staff and therapists see health data or run the spa: they sign in with a second
+# factor (an authenticator app, or a one-time backup code; clients.two_factor), and
+# are signed out after this long without a request, and after this long in all.
+# Clients keep SESSION_COOKIE_AGE.
+SPA_STAFF_IDLE_MINUTES = env.int("SPA_STAFF_IDLE_MINUTES", default=30)
+SPA_STAFF_SESSION_HOURS = env.float("SPA_STAFF_SESSION_HOURS", default=12)
 
 # Emails about an account that anyone may ask for (a password reset link, "someone
 # tried to sign up with your address"): at most this many an hour to one account,
@@ -308,6 +322,8 @@ SPA_REVIEW_DEADLINE_HOURS = env.float("SPA_REVIEW_DEADLINE_HOURS", default=4)
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")
 SPA_PHONE = env.str("SPA_PHONE", default="+44 20 7946 0000")
 SPA_EMAIL = env.str("SPA_EMAIL", default="hello@spa.example")
+# The name an authenticator app shows beside a staff member's codes.
+OTP_TOTP_ISSUER = SPA_NAME
 # The address of the site, for the links in emails (they leave from send_notices,
 # outside any request, so no request's host can be taken for the spa's).
 SPA_SITE_URL = env.str(

@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from . import views
 
-admin.site.site_header = "Spa Booking administration"
-admin.site.site_title = "Spa Booking admin"
-admin.site.index_title = "Run the spa"
-
 # A database that cannot be reached answers 503 with Retry-After; anything else is a 500.
 handler500 = "spa_booking.database_unavailable.server_error"
 
@@ -15,6 +11,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name none (the admin's).
     path("favicon.ico", views.favicon),
     path("", include("clients.urls")),
+    path("", include("clients.two_factor_urls")),
     path("", include("appointments.urls")),
     path("", include("screening.urls")),
     path("", include("appointments.schedule_urls")),

@@ -11,6 +11,7 @@ from clients.models import Client
 from tests.factories import PASSWORD, ClientFactory, TherapistFactory, UserFactory
 from tests.scheduling import NOW, work
 from tests.screenings import screen
+from tests.two_factor import force_login_verified
 
 
 @pytest.fixture
@@ -92,9 +93,8 @@ def staff_user(db):
 
 @pytest.fixture
 def staff_http(staff_user) -> HttpClient:
-    http = HttpClient()
-    http.force_login(staff_user)
-    return http
+    """The superuser, logged in with their second factor (tests.two_factor)."""
+    return force_login_verified(HttpClient(), staff_user)
 
 
 @pytest.fixture
@@ -124,6 +124,12 @@ def reviewers_group() -> Group:
 
 @pytest.fixture
 def reviewer_http(reviewer) -> HttpClient:
-    http = HttpClient()
-    http.force_login(reviewer)
-    return http
+    return force_login_verified(HttpClient(), reviewer)
+
+
+@pytest.fixture
+def unlimited_staff_sessions(settings):
+    """Staff sessions without their limits (30 minutes idle, 12 hours in all), for tests
+    whose one login travels through days; tests/clients/test_staff_sessions.py tests them."""
+    settings.SPA_STAFF_IDLE_MINUTES = 60 * 24 * 365
+    settings.SPA_STAFF_SESSION_HOURS = 24 * 365

@@ -4,6 +4,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from tests.factories import TherapistFactory, TreatmentFactory, UserFactory
+from tests.two_factor import force_login_verified
 
 
 @pytest.mark.django_db
@@ -42,11 +43,11 @@ def test_navigation_fits_who_is_logged_in(client, logged_in):
     assert "My account" in member and "Log out" in member and "Spa admin" not in member
 
     staff = HttpClient()
-    staff.force_login(UserFactory(is_staff=True))
+    force_login_verified(staff, UserFactory(is_staff=True))
     assert "Spa admin" in staff.get("/").content.decode()
 
     therapist = HttpClient()
-    therapist.force_login(TherapistFactory().user)
+    force_login_verified(therapist, TherapistFactory().user)
     html = therapist.get("/").content.decode()
     assert "My account" in html and "Spa admin" not in html
 

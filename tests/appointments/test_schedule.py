@@ -29,8 +29,14 @@ from screening.services import approve_screening
 from tests.factories import PASSWORD, ClientFactory, EquipmentFactory, TreatmentFactory
 from tests.scheduling import NOW, TOMORROW, Spa, at, open_spa
 from tests.screenings import screen
+from tests.two_factor import authenticator_app, current_code, force_login_verified
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+# One login serves a therapist for days of travelled time here; the session limits
+# have their own tests (tests/clients/test_staff_sessions.py).
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("frozen_clock", "unlimited_staff_sessions"),
+]
 
 LONDON = ZoneInfo("Europe/London")
 IN_A_WEEK = datetime.date(2026, 12, 8)
@@ -70,9 +76,7 @@ def colleague(spa) -> Therapist:
 
 @pytest.fixture
 def my_http(me) -> HttpClient:
-    http = HttpClient()
-    http.force_login(me.user)
-    return http
+    return force_login_verified(HttpClient(), me.user)
 
 
 @pytest.fixture
@@ -259,10 +263,14 @@ def test_staff_see_every_appointment_in_the_admin(staff_http, spa, me, colleague
 
 
 def test_therapist_logging_in_lands_on_my_schedule(client, me):
+    app = authenticator_app(me.user)
     response = client.post(
         LOGIN, {"username": me.user.email, "password": PASSWORD}, REMOTE_ADDR="203.0.113.9"
     )
+    code_page = get_html(client, response.url)
+    response = client.post(response.url, {"code": current_code(app)})
 
+    assert "Your sign-in code" in code_page
     assert response.status_code == 302
     assert response.url == DAY
     assert "No appointments on this day." in get_html(client, response.url)
@@ -275,7 +283,7 @@ def test_therapist_logging_in_lands_on_my_schedule(client, me):
 def test_nav_shows_my_schedule_to_therapists_only(client, me, ana, staff_user, role, shown):
     users = {"therapist": me.user, "client": ana.user, "staff": staff_user}
     if role in users:
-        client.force_login(users[role])
+        force_login_verified(client, users[role])
 
     html = get_html(client, reverse("home"))
 
@@ -414,8 +422,7 @@ def test_day_without_a_date_is_today(me, my_http):
     ("url", "date"), [(DAY, "9999-12-31"), (DAY, "0001-01-01"), (WEEK, "0001-01-03")]
 )
 def test_a_date_at_the_edge_of_the_calendar_is_not_a_server_error(me, url, date):
-    http = HttpClient(raise_request_exception=False)
-    http.force_login(me.user)
+    http = force_login_verified(HttpClient(raise_request_exception=False), me.user)
 
     response = http.get(url, {"date": date})
 

@@ -13,6 +13,7 @@ from appointments.models import Appointment
 from appointments.services import book_appointment
 from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import TOMORROW, at, open_spa
+from tests.two_factor import force_login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -202,7 +203,7 @@ def test_tampered_treatment_is_a_404(logged_in, spa):
 
 
 def test_staff_account_cannot_book_online(client, spa):
-    client.force_login(UserFactory(is_staff=True))
+    force_login_verified(client, UserFactory(is_staff=True))
 
     response = client.post(book_url(spa, None), booking_post(at(TOMORROW, 10)), follow=True)
 

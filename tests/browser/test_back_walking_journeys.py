@@ -17,6 +17,7 @@ from screening.models import HealthScreening
 from tests.clients.emails import sign_up_link
 from tests.factories import PASSWORD, ClientFactory, UserFactory
 from tests.scheduling import open_spa
+from tests.two_factor import app_ready, code_if_asked, force_login_verified
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,10 +83,12 @@ def fill_in_screening(page: Page, *, full_name: str, yes_to: str | None = None) 
 
 def open_in_review_queue(page: Page, email: str, screening: HealthScreening) -> None:
     """A reviewer logs in to the admin and opens `screening` from the review queue."""
+    user = app_ready(email)
     page.goto("/admin/login/")
     page.get_by_label(re.compile(r"^Email")).fill(email)
     page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    code_if_asked(page, user)
     page.get_by_role("link", name=re.compile(r"^Screenings to review")).first.click()
     page.get_by_role("link", name=str(screening)).click()
     expect(page.get_by_role("heading", name=str(screening))).to_be_visible()
@@ -232,8 +235,7 @@ def test_a_held_booking_is_confirmed_when_a_reviewer_approves_the_screening(
     expect(upcoming).to_contain_text("Waiting for health review")
 
     # Staff outside the reviewers' group see none of the answers.
-    front_desk = HttpClient()
-    front_desk.force_login(outsider)
+    front_desk = force_login_verified(HttpClient(), outsider)
     for model in ("healthscreening", "screeningtoreview"):
         response = front_desk.get(reverse(f"admin:screening_{model}_change", args=[screening.pk]))
         assert response.status_code == 403

@@ -22,6 +22,7 @@ from screening.models import HealthScreening
 from tests.factories import PASSWORD
 from tests.scheduling import open_spa
 from tests.screenings import screen
+from tests.two_factor import app_ready, code_if_asked
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,10 +36,12 @@ REVIEW_NOTE = "Numbness after a fall: needs a doctor's letter first"
 
 
 def log_in(page: Page, email: str) -> None:
+    user = app_ready(email)
     page.goto("/log-in/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    code_if_asked(page, user)
     expect(page).not_to_have_url(re.compile(r"/log-in/"))
 
 
@@ -125,10 +128,12 @@ def test_a_stop_then_a_decline_cancels_the_clients_other_booking_and_she_reads_w
 
         # A reviewer finds the screening back in the queue, with the therapist's reason.
         second_page.context.clear_cookies()
+        reviewer = app_ready("reviewer@example.com")
         second_page.goto("/admin/login/")
         second_page.get_by_label(re.compile(r"^Email")).fill("reviewer@example.com")
         second_page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
         second_page.get_by_role("button", name="Log in").click()
+        code_if_asked(second_page, reviewer)
         second_page.get_by_role("link", name=re.compile(r"^Screenings to review")).first.click()
         expect(second_page.get_by_text("1 screening to review")).to_be_visible()
         second_page.get_by_role("link", name=str(screening)).click()

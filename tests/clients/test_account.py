@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from clients.models import Client
 from tests.factories import UserFactory
+from tests.two_factor import force_login_verified
 
 EDIT = reverse("clients:edit_contact_details")
 
@@ -68,7 +69,7 @@ def test_bad_phone_is_refused_and_nothing_changes(logged_in, client_account):
 @pytest.mark.django_db
 def test_staff_account_without_a_client_profile_has_an_account_page(client):
     staff = UserFactory(email="boss@example.com", is_staff=True)
-    client.force_login(staff)
+    force_login_verified(client, staff)
 
     assert "boss@example.com" in client.get(reverse("clients:account")).content.decode()
     response = client.get(EDIT)

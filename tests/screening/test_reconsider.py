@@ -25,6 +25,7 @@ from tests.factories import ClientFactory, TreatmentFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import answers, form_data, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -390,8 +391,7 @@ def test_the_therapists_day_shows_the_held_and_cancelled_appointments_for_follow
     held, cancelled = fresh(held), fresh(cancelled)
     pages = []
     for appointment in (held, cancelled):
-        http = HttpClient()
-        http.force_login(appointment.therapist.user)
+        http = force_login_verified(HttpClient(), appointment.therapist.user)
         day = appointment.starts_at.date().isoformat()  # London in winter is UTC
         for response in (
             http.get(reverse("schedule:day"), {"date": day}),

@@ -16,6 +16,7 @@ from screening.models import HealthScreening, ScreeningDecision
 from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import NOW, at, open_spa
 from tests.screenings import decide, review_url, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -24,9 +25,7 @@ QUEUE = reverse("admin:screening_screeningtoreview_changelist")
 
 @pytest.fixture
 def other_staff_http() -> HttpClient:
-    http = HttpClient()
-    http.force_login(UserFactory(email="desk@example.com", is_staff=True))
-    return http
+    return force_login_verified(HttpClient(), UserFactory(email="desk@example.com", is_staff=True))
 
 
 def test_reviewers_group_holds_exactly_the_review_permission():
@@ -229,6 +228,7 @@ def test_answers_never_reach_the_admin_history(reviewer_http):
     assert f"Health screening #{screening.pk}" in text
 
 
+@pytest.mark.usefixtures("unlimited_staff_sessions")  # one login, five days
 def test_every_decision_is_kept_with_who_when_and_why(reviewer_http, reviewer):
     client = ClientFactory()
     screening = screen(client, back_pain_under_care=True)

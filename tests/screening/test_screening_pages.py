@@ -7,6 +7,7 @@ from django.urls import reverse
 from screening.forms import ScreeningForm
 from screening.models import HealthScreening
 from tests.screenings import form_data, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -220,7 +221,7 @@ def test_not_eligible_explains_the_doctors_note(logged_in, client_account):
 
 
 def test_screening_pages_need_a_client_account(client, staff_user):
-    client.force_login(staff_user)
+    force_login_verified(client, staff_user)
 
     assert client.get(NEW).status_code == 302
     assert client.get(MINE).status_code == 302

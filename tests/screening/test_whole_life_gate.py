@@ -35,6 +35,7 @@ from tests.factories import ClientFactory, TreatmentFactory, UserFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import decide, review_url, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -291,8 +292,7 @@ def test_a_reviewers_own_screening_is_not_in_their_queue_and_offers_no_decision(
     own = screen(reviewer_who_is_a_client, back_pain_under_care=True)
     someone = ClientFactory(full_name="Someone Else")
     theirs = screen(someone, back_pain_under_care=True)
-    http = HttpClient()
-    http.force_login(reviewer_who_is_a_client.user)
+    http = force_login_verified(HttpClient(), reviewer_who_is_a_client.user)
 
     queue = http.get(reverse("admin:screening_screeningtoreview_changelist"))
     assert queue.status_code == 200

@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from clients import audit
+from clients.models import AccessRecord
 from clients.staff_sessions import second_factor_required
 from screening.eligibility import latest_screenings_first, therapist_sees_health_summary
 
@@ -63,6 +65,19 @@ def _mark_health_summary(appointment: Appointment, today: datetime.date) -> Appo
         today=today,
     )
     return appointment
+
+
+def _record_health_summaries(request: HttpRequest, appointments: list[Appointment]) -> None:
+    """Record whose health summary the page shows (one INSERT, however many)."""
+    audit.record_access(
+        request,
+        kind=AccessRecord.Kind.SCHEDULE,
+        client_ids={
+            appointment.client_id
+            for appointment in appointments
+            if appointment.shows_health and appointment.client.screenings_newest_first
+        },
+    )
 
 
 def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
@@ -121,12 +136,14 @@ def _parse_day(value: str | None) -> datetime.date:
 def day(request: HttpRequest) -> HttpResponse:
     therapist = _own_therapist(request)
     date = _parse_day(request.GET.get("date"))
+    shown = _days(therapist, date, 1)[0]
+    _record_health_summaries(request, shown["appointments"])
     return render(
         request,
         "appointments/schedule/day.html",
         {
             "therapist": therapist,
-            "day": _days(therapist, date, 1)[0],
+            "day": shown,
             "previous": date - datetime.timedelta(days=1),
             "next": date + datetime.timedelta(days=1),
             "today": timezone.localdate(),
@@ -140,12 +157,14 @@ def week(request: HttpRequest) -> HttpResponse:
     therapist = _own_therapist(request)
     date = _parse_day(request.GET.get("date"))
     monday = date - datetime.timedelta(days=date.weekday())
+    days = _days(therapist, monday, 7)
+    _record_health_summaries(request, [a for shown in days for a in shown["appointments"]])
     return render(
         request,
         "appointments/schedule/week.html",
         {
             "therapist": therapist,
-            "days": _days(therapist, monday, 7),
+            "days": days,
             "monday": monday,
             "previous": monday - datetime.timedelta(weeks=1),
             "next": monday + datetime.timedelta(weeks=1),
@@ -158,6 +177,7 @@ def week(request: HttpRequest) -> HttpResponse:
 @second_factor_required
 def appointment(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _mark_health_summary(_own_appointment(request, pk), timezone.localdate())
+    _record_health_summaries(request, [visit])
     now = timezone.now()
     check = getattr(visit, "pre_session_check", None)
     return render(

@@ -5,13 +5,42 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services, two_factor
-from .models import Client, DateOfBirthCorrection, SecondFactorReset, User
+from spa_booking.admin_errors import ServiceErrorInFormMixin
+
+from . import audit, export, services, two_factor
+from .models import (
+    AccessRecord,
+    Client,
+    DateOfBirthCorrection,
+    ErasureRequest,
+    SecondFactorReset,
+    User,
+)
+
+ERASURE_PERMISSION = "clients.decide_erasurerequest"
+
+
+# The latest access records shown on a client's page; the full list is one click away.
+ACCESS_SHOWN = 20
+
+
+def _sees_health_data(request: HttpRequest) -> bool:
+    return request.user.has_perm(audit.HEALTH_DATA_PERMISSION)
+
+
+def _when(moment) -> str:
+    return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -258,6 +287,98 @@ class ClientAdmin(admin.ModelAdmin):
         # Clients sign up themselves; that is where the date of birth is asked.
         return False
 
+    # Screening reviewers see (not change) client pages: who saw each client's health
+    # data, and the export for a request made by phone.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or _sees_health_data(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or _sees_health_data(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # An erased client stays erased: nobody types a name back in.
+        if obj is not None and obj.is_erased:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and _sees_health_data(request):
+            return [*fields, "data_export", "access_history"]
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [*super().get_readonly_fields(request, obj), "data_export", "access_history"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:client_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="clients_client_export",
+            ),
+            path(
+                "<int:client_id>/export/download/",
+                self.admin_site.admin_view(self.export_download_view),
+                name="clients_client_export_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _client_to_export(self, request: HttpRequest, client_id: int) -> Client:
+        if not _sees_health_data(request):
+            raise PermissionDenied
+        return get_object_or_404(Client, pk=client_id)
+
+    @method_decorator(never_cache)
+    def export_view(self, request: HttpRequest, client_id: int) -> HttpResponse:
+        """Everything held on the client, for a request made by phone or letter."""
+        client = self._client_to_export(request, client_id)
+        data = export.client_data(client)
+        audit.record_access(request, kind=AccessRecord.Kind.EXPORT, client_ids=[client.pk])
+        return TemplateResponse(
+            request,
+            "clients/admin_export.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": client,
+                "title": f"Everything held on {client}",
+                "data": data,
+            },
+        )
+
+    def export_download_view(self, request: HttpRequest, client_id: int) -> HttpResponse:
+        client = self._client_to_export(request, client_id)
+        data = export.client_data(client)
+        audit.record_access(request, kind=AccessRecord.Kind.EXPORT, client_ids=[client.pk])
+        return export.download(data)
+
+    @admin.display(description="their data")
+    def data_export(self, client: Client) -> str:
+        return format_html(
+            '<a href="{}">See everything held on them</a> \u00b7 '
+            '<a href="{}">Download it as a file (JSON)</a>. Each is recorded as an export.',
+            reverse("admin:clients_client_export", args=[client.pk]),
+            reverse("admin:clients_client_export_download", args=[client.pk]),
+        )
+
+    @admin.display(description="who saw their health data")
+    def access_history(self, client: Client) -> str:
+        records = list(client.access_records.select_related("viewed_by")[:ACCESS_SHOWN])
+        if not records:
+            return "Nobody yet."
+        lines = format_html_join(
+            "",
+            "<div>{} \u2013 {}: {}</div>",
+            (
+                (_when(record.viewed_at), record.viewed_by, record.get_kind_display())
+                for record in records
+            ),
+        )
+        every = reverse("admin:clients_accessrecord_changelist") + f"?client__id__exact={client.pk}"
+        return format_html('{}<div><a href="{}">Every record</a></div>', lines, every)
+
     def save_model(
         self, request: HttpRequest, obj: Client, form: ClientAdminForm, change: bool
     ) -> None:
@@ -299,3 +420,126 @@ class DateOfBirthCorrectionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(AccessRecord)
+class AccessRecordAdmin(admin.ModelAdmin):
+    """Who saw whose health data: read-only, for screening reviewers and superusers."""
+
+    list_display = ["viewed_at", "client", "viewed_by", "kind", "address"]
+    list_filter = ["kind"]
+    list_select_related = ["client", "viewed_by"]
+    search_fields = ["client__full_name", "client__user__email", "viewed_by__email"]
+    date_hierarchy = "viewed_at"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _sees_health_data(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return _sees_health_data(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ErasureRequestForm(forms.ModelForm):
+    """Staff record a request made by phone (the client), or decide an open one."""
+
+    decision = forms.ChoiceField(
+        label="Decision",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            (
+                "erase",
+                "Carry it out: erase the client now (their upcoming appointments are "
+                "cancelled; this cannot be undone)",
+            ),
+            ("refuse", "Refuse it"),
+        ],
+    )
+    reason = forms.CharField(
+        label="Why it is refused",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to refuse (for example, records the spa must keep for a period). "
+        "The client sees it on their account page.",
+    )
+
+    class Meta:
+        model = ErasureRequest
+        fields = ["client"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].required = self.instance.pk is not None and self.instance.is_open
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+    """Clients ask from "My account"; staff with the permission carry it out or refuse."""
+
+    form = ErasureRequestForm
+    service_errors = (services.AccountError,)
+    list_display = ["__str__", "client", "requested_at", "state", "decided_by", "decided_at"]
+    list_filter = ["state"]
+    list_select_related = ["client", "decided_by"]
+    search_fields = ["client__full_name", "client__user__email"]
+    raw_id_fields = ["client"]
+    decided = ["client", "requested_at", "state", "decided_by", "decided_at", "refusal_reason"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ERASURE_PERMISSION)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(ERASURE_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A request made by phone or letter.
+        return request.user.has_perm(ERASURE_PERMISSION)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(ERASURE_PERMISSION) and (obj is None or obj.is_open)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["client"]})]
+        fieldsets = [(None, {"fields": self.decided})]
+        if obj.is_open:
+            fieldsets.append(("Decide", {"fields": ["decision", "reason"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [] if obj is None else self.decided
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            created = services.request_erasure(client=obj.client)
+            obj.pk = created.pk
+        elif form.cleaned_data.get("decision") == "erase":
+            services.erase_client(client=obj.client, by=request.user)
+            self.message_user(
+                request,
+                "The client is erased: their health records are deleted, their name and "
+                "contact details removed, their login closed and their upcoming "
+                "appointments cancelled.",
+            )
+        elif form.cleaned_data.get("decision") == "refuse":
+            services.refuse_erasure(
+                erasure_request=obj, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        obj.refresh_from_db()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if add:
+            return super().construct_change_message(request, form, formsets, add)
+        return [{"changed": {"fields": [f"decision: {form.cleaned_data.get('decision')}"]}}]

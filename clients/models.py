@@ -261,7 +261,7 @@ class AccessRecord(models.Model):
     )
     viewed_at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    # Where the request came from (clients.audit.client_address).
+    # Where the request came from (spa_booking.client_address).
     address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:

@@ -11,9 +11,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from spa_booking.client_address import client_address
 
-from . import backends, services
+from . import audit, backends, export, services
 from .forms import ContactDetailsForm, LoginForm, SignUpForm
-from .models import Client, User
+from .models import AccessRecord, Client, User
 from .throttling import forgive_failed_logins
 from .tokens import sign_up_token_generator
 from .two_factor import needs_second_factor
@@ -74,7 +74,71 @@ def _user_from_link(uidb64: str) -> User | None:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    return render(request, "clients/account.html", {"client": Client.objects.of(request.user)})
+    client = Client.objects.of(request.user)
+    return render(
+        request,
+        "clients/account.html",
+        {
+            "client": client,
+            "erasure_request": client.erasure_requests.first() if client else None,
+        },
+    )
+
+
+def _client_or_redirect(request: HttpRequest) -> Client | HttpResponse:
+    client = Client.objects.of(request.user)
+    if client is None:
+        messages.info(request, "Staff and therapist accounts have no client data here.")
+        return redirect("clients:account")
+    return client
+
+
+@never_cache
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Everything the spa holds on the client, to read (and a link to the JSON file)."""
+    client = _client_or_redirect(request)
+    if isinstance(client, HttpResponse):
+        return client
+    data = export.client_data(client)
+    audit.record_access(request, kind=AccessRecord.Kind.EXPORT, client_ids=[client.pk])
+    return render(request, "clients/my_data.html", {"data": data})
+
+
+@login_required
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    """The same, as a JSON file to keep or take elsewhere (export.download: never cached)."""
+    client = _client_or_redirect(request)
+    if isinstance(client, HttpResponse):
+        return client
+    data = export.client_data(client)
+    audit.record_access(request, kind=AccessRecord.Kind.EXPORT, client_ids=[client.pk])
+    return export.download(data)
+
+
+@login_required
+def request_erasure(request: HttpRequest) -> HttpResponse:
+    """What erasure means, and the button that asks the spa for it."""
+    client = _client_or_redirect(request)
+    if isinstance(client, HttpResponse):
+        return client
+    if request.method == "POST":
+        try:
+            services.request_erasure(client=client)
+        except services.AccountError as error:
+            messages.info(request, error.message)
+        else:
+            messages.success(
+                request,
+                "We have your request to delete your data. Our staff deal with it within a "
+                "month; this page tells you where it stands.",
+            )
+        return redirect("clients:account")
+    return render(
+        request,
+        "clients/request_erasure.html",
+        {"client": client, "erasure_request": client.erasure_requests.first()},
+    )
 
 
 @login_required

@@ -318,6 +318,10 @@ SPA_SCREENING_VALID_MONTHS = env.int("SPA_SCREENING_VALID_MONTHS", default=12)
 SPA_REVIEW_HOLD_HOURS = env.float("SPA_REVIEW_HOLD_HOURS", default=48)
 SPA_REVIEW_DEADLINE_HOURS = env.float("SPA_REVIEW_DEADLINE_HOURS", default=4)
 
+# Privacy: health records are purged this many years after the client's last
+# appointment or screening (purge_health_records; the reasoning is docs/PRIVACY.md).
+SPA_HEALTH_RECORD_RETENTION_YEARS = env.int("SPA_HEALTH_RECORD_RETENTION_YEARS", default=8)
+
 # The spa
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")
 SPA_PHONE = env.str("SPA_PHONE", default="+44 20 7946 0000")

@@ -16,15 +16,18 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from clients.notifications import send_account_exists, send_password_reset, send_sign_up_link
 from screening.models import ScreeningDecision
 from screening.notifications import send_decision
+from spa_booking.context_processors import spa_details
 
 from . import waitlist
 from .ics import appointment_attachment
 from .models import Appointment, Notice
+from .services.changes import can_change_online, change_rule_of
 
 logger = logging.getLogger(__name__)
 
@@ -70,19 +73,28 @@ def _email(
     attach_calendar: bool,
     **context,
 ) -> None:
+    # What the email says about changing the booking holds when it is read, which is
+    # when it leaves (after a mail server outage, later than when it was owed).
     context |= {
+        "subject": subject,
         "appointment": appointment,
         "client": appointment.client,
         "starts_at": timezone.localtime(appointment.starts_at),
-        "spa_name": settings.SPA_NAME,
-        "spa_phone": settings.SPA_PHONE,
-        "cancellation_window": f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}",
+        "change_rule": change_rule_of(appointment),
+        "can_change": can_change_online(appointment),
+        "site_url": settings.SPA_SITE_URL,
+        "manage_url": settings.SPA_SITE_URL + reverse("appointments:detail", args=[appointment.pk]),
+        **spa_details(),
     }
+    # Plain text first, and the same in HTML for the mail apps that show it.
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"appointments/email/{template}.txt", context),
         to=[appointment.client.user.email],
         headers={"Message-ID": notice_message_id(notice)},
+    )
+    message.attach_alternative(
+        render_to_string(f"appointments/email/{template}.html", context), "text/html"
     )
     if attach_calendar:
         message.attach(*appointment_attachment(appointment))

@@ -29,6 +29,12 @@ urlpatterns = [
     path("appointments/<int:pk>/booked/", views.booked, name="booked"),
     path("appointments/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("appointments/<int:pk>/reschedule/", views.reschedule, name="reschedule"),
+    path(
+        "appointments/<int:pk>/reschedule/confirm/",
+        views.reschedule_confirm,
+        name="reschedule_confirm",
+    ),
+    path("appointments/<int:pk>/calendar.ics", views.calendar_file, name="calendar_file"),
     path("waitlist/join/<slug:slug>/", waitlist_views.join, name="waitlist_join"),
     path("waitlist/<int:pk>/leave/", waitlist_views.leave, name="waitlist_leave"),
     path("waitlist/offers/<str:token>/", waitlist_views.offer, name="waitlist_offer"),

@@ -1,5 +1,6 @@
 import datetime
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,12 +17,12 @@ from screening.eligibility import (
     Verdict,
     back_walking_outlook,
     back_walking_verdict,
-    current_screening,
 )
 
 from . import schedule, services, waitlist
 from .availability import Slot
 from .forms import BookingForm, CancelForm, DayForm, RescheduleForm, format_start
+from .ics import appointment_attachment
 from .models import Appointment, Therapist, Treatment, WaitlistEntry
 
 CALENDAR_WEEKS = 4
@@ -32,7 +33,7 @@ def _own_appointment(request: HttpRequest, pk: int) -> Appointment:
     return get_object_or_404(Appointment.objects.with_details(), pk=pk, client__user=request.user)
 
 
-def _parse_day(value: str | None, default: datetime.date) -> datetime.date:
+def _parse_day(value: str | None, default: datetime.date | None) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(value) if value else default
     except ValueError:
@@ -54,9 +55,17 @@ def _times(slots: list[Slot]) -> list[dict]:
 
 
 def _calendar(
-    slots: list[Slot], first: datetime.date, bookable: tuple[datetime.date, datetime.date]
+    slots: list[Slot],
+    first: datetime.date,
+    bookable: tuple[datetime.date, datetime.date],
+    day_url: Callable[[datetime.date], str],
+    *,
+    selected: datetime.date | None = None,
+    marked: datetime.date | None = None,
 ) -> list[list[dict]]:
-    """Four weeks from `first`; only days inside `bookable` (inclusive) offer their times."""
+    """Four weeks from `first`; only days inside `bookable` (inclusive) offer their times,
+    at `day_url(day)`. `selected`: the day whose times are shown; `marked`: the day of the
+    appointment being moved."""
     free = schedule.days_with_free_slots(slots)
     weeks = []
     for week in range(CALENDAR_WEEKS):
@@ -64,15 +73,25 @@ def _calendar(
         for offset in range(7):
             day = first + datetime.timedelta(days=week * 7 + offset)
             open_day = bookable[0] <= day <= bookable[1]
+            count = free.get(day, 0) if open_day else 0
             days.append(
                 {
                     "date": day,
-                    "free": free.get(day, 0) if open_day else 0,
+                    "free": count,
                     "bookable": open_day,
+                    "url": day_url(day) if count else "",
+                    "selected": day == selected,
+                    "marked": day == marked,
                 }
             )
         weeks.append(days)
     return weeks
+
+
+def _with_query(url: str, **params) -> str:
+    """`url` with the parameters that have a value."""
+    query = urlencode({name: value for name, value in params.items() if value})
+    return f"{url}?{query}" if query else url
 
 
 def _back_walking_outlook(
@@ -146,7 +165,17 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "treatment": treatment,
             "therapists": treatment.therapists.active(),
             "therapist": therapist,
-            "weeks": _calendar(slots, first, open_days) if open_days else [],
+            "weeks": _calendar(
+                slots,
+                first,
+                open_days,
+                lambda day: _with_query(
+                    reverse("appointments:day", args=[treatment.slug, day]),
+                    therapist=therapist.pk if therapist else None,
+                ),
+            )
+            if open_days
+            else [],
             "previous_first": previous_first if first > today else None,
             "next_first": next_first if next_first <= bookable[1] else None,
             "outlook": outlook,
@@ -228,12 +257,14 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("appointments:treatment", slug=slug)
     start, therapist = form.cleaned_data["start"], form.cleaned_data["therapist"]
     confirm_url = _confirm_url(treatment, start, therapist)
-    if treatment.is_back_walking and form.cleaned_data["health_changed"] == "yes":
-        messages.info(
-            request,
-            "Please fill in a new health screening. Your chosen time is kept for when you finish.",
-        )
-        return redirect(f"{reverse('screening:new')}?{urlencode({'next': confirm_url})}")
+    # Too young for back-walking: never asked about their health for it (the page says why).
+    refusal = services.under_age_refusal(client=client, treatment=treatment)
+    verdict = None if refusal else _verdict(client, treatment, start)
+    if verdict and form.cleaned_data["health_changed"] == "yes":
+        return _to_screening(request, "Please fill in a new health screening.", confirm_url)
+    if verdict and verdict.new_screening_helps and request.method == "GET":
+        # The questionnaire is the only way on: straight to it, and back here afterwards.
+        return _to_screening(request, verdict.message, confirm_url)
     error = None
     if request.method == "POST":
         try:
@@ -261,12 +292,22 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             "booking_token": uuid.uuid4(),
             "error": error,
             "alternatives": _alternatives(error) if error else [],
-            "refusal": services.under_age_refusal(client=client, treatment=treatment),
-            "verdict": _verdict(client, treatment, start),
+            "refusal": refusal,
+            "verdict": verdict,
             "confirm_url": confirm_url,
+            "change_rule": services.change_rule(starts_at=start, booked_at=timezone.now()),
         },
         status=409 if error else 200,
     )
+
+
+def _to_screening(request: HttpRequest, why: str, come_back_to: str) -> HttpResponse:
+    """To the health questionnaire, which brings the client back to `come_back_to`."""
+    messages.info(
+        request,
+        f"{why} We keep the time you picked in mind: you come back to it when you finish.",
+    )
+    return redirect(f"{reverse('screening:new')}?{urlencode({'next': come_back_to})}")
 
 
 def _confirm_url(treatment: Treatment, start: datetime.datetime, therapist) -> str:
@@ -284,9 +325,23 @@ def _verdict(client: Client, treatment: Treatment, start: datetime.datetime) -> 
 
 
 @login_required
+def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The appointment's calendar file, the same as the one in the emails: opening it adds
+    (or updates) the event in the client's calendar app."""
+    appointment = _own_appointment(request, pk)
+    name, content, content_type = appointment_attachment(appointment)
+    response = HttpResponse(content, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
 def booked(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = _own_appointment(request, pk)
     return render(
-        request, "appointments/booked.html", {"appointment": _own_appointment(request, pk)}
+        request,
+        "appointments/booked.html",
+        {"appointment": appointment, "change_rule": services.change_rule_of(appointment)},
     )
 
 
@@ -312,14 +367,14 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
 @login_required
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _own_appointment(request, pk)
-    deadline = services.online_change_deadline(appointment)
     return render(
         request,
         "appointments/appointment_detail.html",
         {
             "appointment": appointment,
-            "change_deadline": deadline,
+            "change_rule": services.change_rule_of(appointment),
             "can_change": services.can_change_online(appointment),
+            "is_over": appointment.ends_at <= timezone.now() or not appointment.is_open,
         },
     )
 
@@ -343,17 +398,24 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    """Pick a new day and time for an appointment; the same rules as booking."""
+    """Move an appointment (POST, from the confirmation step), or pick its new time (GET):
+    a calendar of free days from the appointment's own week, and the times of the day
+    picked, each leading to the confirmation step. The same rules as booking."""
     appointment = _own_appointment(request, pk)
     error = None
     if request.method == "POST":
         form = RescheduleForm(request.POST)
         if form.is_valid():
+            start, therapist = form.cleaned_data["start"], form.cleaned_data["therapist"]
+            changed = form.cleaned_data["health_changed"] == "yes"
+            if changed and appointment.treatment.is_back_walking:
+                confirm_url = _move_url(appointment, start, therapist)
+                return _to_screening(request, "Please fill in a new health screening.", confirm_url)
             try:
                 services.reschedule_appointment(
                     appointment=appointment,
-                    start=form.cleaned_data["start"],
-                    therapist=form.cleaned_data["therapist"],
+                    start=start,
+                    therapist=therapist,
                     health_unchanged=form.cleaned_data["health_changed"] == "no",
                 )
             except services.BookingError as exc:
@@ -363,36 +425,110 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("appointments:detail", pk=pk)
         else:
             messages.error(request, next(iter(form.errors.values()))[0])
+    treatment = appointment.treatment
+    today = timezone.localdate()
     bookable = schedule.bookable_days()
-    date = _parse_day(request.GET.get("date"), bookable[0])
-    date = min(max(date, bookable[0]), bookable[1])
+    outlook = _back_walking_outlook(appointment.client, treatment, today)
+    open_days = _open_days(outlook, bookable)
     therapist = _therapist_filter(request)
-    slots = schedule.free_slots(
-        treatment=appointment.treatment,
-        first_day=date,
-        last_day=date,
-        therapist_id=therapist.pk if therapist else None,
-        client_id=appointment.client_id,
-        ignore_appointment_id=appointment.pk,
+    therapist_id = therapist.pk if therapist else None
+    now_on = timezone.localtime(appointment.starts_at).date()
+    picked = _parse_day(request.GET.get("date"), None)
+    # The weeks around the appointment's own day first: a move is usually a small one.
+    requested = _parse_day(request.GET.get("from"), picked or now_on)
+    requested = min(max(requested, today), bookable[1])
+    first = requested - datetime.timedelta(days=requested.weekday())
+    last = first + datetime.timedelta(weeks=CALENDAR_WEEKS) - datetime.timedelta(days=1)
+    shown = (max(first, open_days[0]), min(last, open_days[1])) if open_days else None
+    slots = (
+        schedule.free_slots(
+            treatment=treatment,
+            first_day=shown[0],
+            last_day=shown[1],
+            therapist_id=therapist_id,
+            client_id=appointment.client_id,
+            ignore_appointment_id=appointment.pk,
+        )
+        if shown and shown[0] <= shown[1]
+        else []
     )
+    here = reverse("appointments:reschedule", args=[pk])
+
+    def day_url(day: datetime.date) -> str:
+        query = {"from": first, "date": day, "therapist": therapist_id}
+        return _with_query(here, **query) + "#times"
+
+    previous_first = first - datetime.timedelta(weeks=CALENDAR_WEEKS)
+    next_first = last + datetime.timedelta(days=1)
     return render(
         request,
         "appointments/reschedule.html",
         {
             "appointment": appointment,
-            "date": date,
+            "treatment": treatment,
+            "outlook": outlook,
+            "date": picked,
+            "first": first,
             "therapist": therapist,
-            "therapists": appointment.treatment.therapists.active(),
-            "times": _times(slots),
+            "therapists": treatment.therapists.active(),
+            "weeks": _calendar(slots, first, open_days, day_url, selected=picked, marked=now_on)
+            if open_days
+            else [],
+            "previous_first": previous_first if first > today else None,
+            "next_first": next_first if next_first <= bookable[1] else None,
+            "times": _times([slot for slot in slots if _local_day(slot.start) == picked]),
+            "confirm_base": reverse("appointments:reschedule_confirm", args=[pk]),
             "error": error,
             "alternatives": _alternatives(error) if error else [],
-            "previous_day": date - datetime.timedelta(days=1) if date > bookable[0] else None,
-            "next_day": date + datetime.timedelta(days=1) if date < bookable[1] else None,
             "can_change": services.can_change_online(appointment),
-            "reschedule_url": reverse("appointments:reschedule", args=[pk]),
-            "screening": current_screening(appointment.client)
-            if appointment.treatment.is_back_walking
-            else None,
         },
         status=409 if error else 200,
+    )
+
+
+def _local_day(moment: datetime.datetime) -> datetime.date:
+    return timezone.localtime(moment).date()
+
+
+def _move_url(appointment: Appointment, start: datetime.datetime, therapist) -> str:
+    return _with_query(
+        reverse("appointments:reschedule_confirm", args=[appointment.pk]),
+        start=format_start(start),
+        therapist=therapist.pk if therapist else "any",
+    )
+
+
+@login_required
+def reschedule_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The confirmation step of a move: the time now, the new time, and what the change
+    rule will be for the new time. Its button posts to `reschedule`."""
+    appointment = _own_appointment(request, pk)
+    form = RescheduleForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect("appointments:reschedule", pk=pk)
+    start, therapist = form.cleaned_data["start"], form.cleaned_data["therapist"]
+    treatment = appointment.treatment
+    refusal = services.under_age_refusal(client=appointment.client, treatment=treatment)
+    verdict = None if refusal else _verdict(appointment.client, treatment, start)
+    return render(
+        request,
+        "appointments/reschedule_confirm.html",
+        {
+            "appointment": appointment,
+            "treatment": treatment,
+            "start": timezone.localtime(start),
+            "start_param": format_start(start),
+            "therapist": therapist,
+            "refusal": refusal,
+            "verdict": verdict,
+            "can_change": services.can_change_online(appointment),
+            "change_rule": services.change_rule(starts_at=start, booked_at=appointment.created_at),
+            "confirm_url": _move_url(appointment, start, therapist),
+            "back_url": _with_query(
+                reverse("appointments:reschedule", args=[pk]),
+                date=_local_day(start),
+                therapist=therapist.pk if therapist else None,
+            ),
+        },
     )

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import urlencode, urlsafe_base64_decode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode, urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -23,8 +23,9 @@ from .two_factor import needs_second_factor
     "password1", "password2", "date_of_birth_0", "date_of_birth_1", "date_of_birth_2"
 )
 def sign_up(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
     if request.user.is_authenticated:
-        return redirect("clients:account")
+        return redirect(next_url or "clients:account")
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -40,9 +41,26 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         except services.AccountError as error:
             form.add_error(None, error.message)
         else:
+            if next_url:
+                # Where the person was going (a time they picked): the email's link
+                # finishes the sign-up in this browser and takes them back there.
+                request.session[SIGN_UP_NEXT] = next_url
             # The same answer whether or not the address has an account already.
             return redirect("clients:sign_up_sent")
-    return render(request, "clients/sign_up.html", {"form": form})
+    return render(request, "clients/sign_up.html", {"form": form, "next": next_url})
+
+
+SIGN_UP_NEXT = "sign_up_next"
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The `next` page asked for, if it is one of ours."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
 
 
 def sign_up_sent(request: HttpRequest) -> HttpResponse:
@@ -58,9 +76,10 @@ def confirm_sign_up(request: HttpRequest, uidb64: str, token: str) -> HttpRespon
         return render(request, "clients/confirm_sign_up.html", {"valid_link": False})
     if request.method == "POST":
         services.finish_sign_up(user=user)
+        next_url = request.session.pop(SIGN_UP_NEXT, None)
         login(request, user, backend=backends.BACKEND)
         messages.success(request, f"Welcome, {user.get_short_name()}. Your account is ready.")
-        return redirect("clients:account")
+        return redirect(next_url or "clients:account")
     return render(request, "clients/confirm_sign_up.html", {"valid_link": True})
 
 

@@ -5,16 +5,18 @@ calls send_decision afterwards, outside the staff member's request.
 """
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from appointments.models import Appointment
 from appointments.services.holds import REVIEW_TOO_LATE
+from spa_booking.context_processors import spa_details
 
 from .models import HealthScreening
 
 
-def send_decision(screening_id: int) -> None:
+def send_decision(screening_id: int, *, headers: dict[str, str] | None = None) -> None:
+    """Email the client what was decided (`headers`: e.g. the outbox's Message-ID)."""
     screening = (
         HealthScreening.objects.select_related("client__user").filter(pk=screening_id).first()
     )
@@ -33,17 +35,23 @@ def send_decision(screening_id: int) -> None:
             if appointment.status == Appointment.Status.CANCELLED
             and appointment.cancellation_reason.startswith(REVIEW_TOO_LATE)
         ],
-        "spa_name": settings.SPA_NAME,
-        "spa_phone": settings.SPA_PHONE,
+        "site_url": settings.SPA_SITE_URL,
+        **spa_details(),
     }
     subject = (
         "Your health screening is cleared for back-walking"
         if approved
         else "About your health screening for back-walking"
     )
-    send_mail(
+    context["subject"] = subject
+    # Plain text first, and the same in HTML for the mail apps that show it.
+    message = EmailMultiAlternatives(
         subject=subject,
-        message=render_to_string("screening/email/decision.txt", context),
-        from_email=None,
-        recipient_list=[screening.client.user.email],
+        body=render_to_string("screening/email/decision.txt", context),
+        to=[screening.client.user.email],
+        headers=headers,
     )
+    message.attach_alternative(
+        render_to_string("screening/email/decision.html", context), "text/html"
+    )
+    message.send()

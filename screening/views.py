@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from appointments.services.holds import Change
+from clients.age import first_adult_day, is_adult_on
 from clients.models import Client
 
 from . import services
@@ -98,6 +99,13 @@ def new_screening(request: HttpRequest) -> HttpResponse:
     client = _client_or_redirect(request)
     if isinstance(client, HttpResponse):
         return client
+    if not is_adult_on(client.date_of_birth, timezone.localdate()):
+        # Back-walking is for adults only: no health questions for what they cannot book yet.
+        return render(
+            request,
+            "screening/new_screening.html",
+            {"adult_from": first_adult_day(client.date_of_birth), "client": client},
+        )
     form = ScreeningForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -2,6 +2,17 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
+def spa_details() -> dict[str, str]:
+    """The spa's name and contact details, on every page and at the end of every email."""
+    return {
+        "spa_name": settings.SPA_NAME,
+        "spa_phone": settings.SPA_PHONE,
+        "spa_email": settings.SPA_EMAIL,
+        "spa_address": settings.SPA_ADDRESS,
+        "spa_map_url": settings.SPA_MAP_URL,
+    }
+
+
 def spa(request: HttpRequest) -> dict:
     """The spa's name and contact details, and the role the navigation is drawn for."""
     user = getattr(request, "user", None)
@@ -15,9 +26,7 @@ def spa(request: HttpRequest) -> dict:
     else:
         role = "client"
     return {
-        "spa_name": settings.SPA_NAME,
-        "spa_phone": settings.SPA_PHONE,
-        "spa_email": settings.SPA_EMAIL,
+        **spa_details(),
         "nav_role": role,
         "nav_is_therapist": is_therapist,
         "minimum_notice_hours": f"{settings.SPA_MINIMUM_NOTICE_HOURS:g}",

@@ -6,6 +6,7 @@ for, and with debug off the site refuses to start without a secret key.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import environ
 from cryptography.fernet import Fernet
@@ -119,6 +120,8 @@ TEMPLATES = [
             # A typo in a template variable shows up in development instead of
             # rendering as an empty string (crispy failing silently, for one).
             "string_if_invalid": "INVALID: %s" if DEBUG else "",
+            # The error summary every form starts with (includes/error_summary.html).
+            "libraries": {"form_errors": "spa_booking.form_errors"},
         },
     },
 ]
@@ -307,6 +310,9 @@ SPA_SLOT_STEP_MINUTES = env.int("SPA_SLOT_STEP_MINUTES", default=15)
 SPA_MINIMUM_NOTICE_HOURS = env.float("SPA_MINIMUM_NOTICE_HOURS", default=2)
 SPA_BOOKING_HORIZON_DAYS = env.int("SPA_BOOKING_HORIZON_DAYS", default=60)
 SPA_CANCELLATION_WINDOW_HOURS = env.float("SPA_CANCELLATION_WINDOW_HOURS", default=24)
+# Whatever the window, a client may cancel or move a booking online for this long after
+# making it (a slip put right at once, even for a time that is hours away).
+SPA_CANCELLATION_GRACE_MINUTES = env.float("SPA_CANCELLATION_GRACE_MINUTES", default=15)
 # How long a booking waits for another booking of the same therapist, room or
 # client before it gives up and asks the person to try again.
 SPA_BOOKING_LOCK_TIMEOUT_MS = env.int("SPA_BOOKING_LOCK_TIMEOUT_MS", default=5000)
@@ -326,6 +332,12 @@ SPA_HEALTH_RECORD_RETENTION_YEARS = env.int("SPA_HEALTH_RECORD_RETENTION_YEARS",
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")
 SPA_PHONE = env.str("SPA_PHONE", default="+44 20 7946 0000")
 SPA_EMAIL = env.str("SPA_EMAIL", default="hello@spa.example")
+# Where the spa is, for the booking emails and pages (one line, commas between parts),
+# and a link to directions (default: the address on OpenStreetMap).
+SPA_ADDRESS = env.str("SPA_ADDRESS", default="12 Harbour Lane, London SE1 9XX")
+SPA_MAP_URL = env.str(
+    "SPA_MAP_URL", default=f"https://www.openstreetmap.org/search?query={quote(SPA_ADDRESS)}"
+)
 # The name an authenticator app shows beside a staff member's codes.
 OTP_TOTP_ISSUER = SPA_NAME
 # The address of the site, for the links in emails (they leave from send_notices,

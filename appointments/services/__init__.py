@@ -18,8 +18,11 @@ Callers import from here.
 from . import holds
 from .booking import SlotRequest, book_appointment, nearest_free_times
 from .changes import (
+    ChangeRule,
     can_change_online,
     cancel_appointment,
+    change_rule,
+    change_rule_of,
     online_change_deadline,
     reschedule_appointment,
 )
@@ -31,11 +34,14 @@ __all__ = [
     "BUSY",
     "TAKEN",
     "BookingError",
+    "ChangeRule",
     "Refusal",
     "SlotRequest",
     "book_appointment",
     "can_change_online",
     "cancel_appointment",
+    "change_rule",
+    "change_rule_of",
     "holds",
     "lock_client",
     "nearest_free_times",

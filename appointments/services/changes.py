@@ -1,7 +1,7 @@
 """Changes to a booking: cancelling it, and moving it (through the claim booking uses)."""
 
 import datetime
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -15,9 +15,46 @@ from .gate import under_age_refusal
 from .outbox import owe_notice
 
 
+@dataclass(frozen=True)
+class ChangeRule:
+    """Until when the client may cancel or move a booking online, and why that long."""
+
+    deadline: datetime.datetime
+    # The start is inside the cancellation window already: only the grace period after
+    # booking is left to put a mistake right online.
+    grace_only: bool
+
+    @property
+    def window_hours(self) -> str:
+        return f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}"
+
+    @property
+    def grace_minutes(self) -> str:
+        return f"{settings.SPA_CANCELLATION_GRACE_MINUTES:g}"
+
+
+def change_rule(*, starts_at: datetime.datetime, booked_at: datetime.datetime) -> ChangeRule:
+    """The rule for a booking of `starts_at` made at `booked_at` (for a move: when it was
+    first booked). Online up to the cancellation window before the start, and in any case
+    for a short grace period after booking, so that a slip (the wrong day, the wrong
+    treatment) is put right without a phone call, however close the time; never once it
+    has started."""
+    window = datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
+    grace_ends = booked_at + datetime.timedelta(minutes=settings.SPA_CANCELLATION_GRACE_MINUTES)
+    # Added to the booking time, not taken from the start: a start in year 1 (a tampered
+    # link) has no time before it to take from.
+    if grace_ends + window > starts_at:
+        return ChangeRule(deadline=min(grace_ends, starts_at), grace_only=True)
+    return ChangeRule(deadline=starts_at - window, grace_only=False)
+
+
+def change_rule_of(appointment: Appointment) -> ChangeRule:
+    return change_rule(starts_at=appointment.starts_at, booked_at=appointment.created_at)
+
+
 def online_change_deadline(appointment: Appointment) -> datetime.datetime:
     """Until when a client may cancel or move the appointment themselves."""
-    return appointment.starts_at - datetime.timedelta(hours=settings.SPA_CANCELLATION_WINDOW_HOURS)
+    return change_rule_of(appointment).deadline
 
 
 def can_change_online(appointment: Appointment, now: datetime.datetime | None = None) -> bool:
@@ -27,9 +64,11 @@ def can_change_online(appointment: Appointment, now: datetime.datetime | None = 
 def _check_window(appointment: Appointment, now: datetime.datetime, action: str) -> None:
     if now > online_change_deadline(appointment):
         hours = f"{settings.SPA_CANCELLATION_WINDOW_HOURS:g}"
+        grace = f"{settings.SPA_CANCELLATION_GRACE_MINUTES:g}"
         raise BookingError(
-            f"Appointments can only be {action} online up to {hours} hours before they start. "
-            f"Please call the spa on {settings.SPA_PHONE}."
+            f"Appointments can only be {action} online up to {hours} hours before they start, "
+            f"or within {grace} minutes of booking. Please call the spa on {settings.SPA_PHONE}.",
+            code=Refusal.ONLINE_WINDOW,
         )
 
 

@@ -59,7 +59,13 @@ def test_sign_up_with_an_impossible_date_shows_the_message_and_keeps_the_answers
     page.get_by_label("Password again").fill("barefoot-and-balanced-7")
     page.get_by_role("button", name="Create account").click()
 
-    expect(page.get_by_text("Date of birth must be a real date.")).to_be_visible()
+    # At the top, where the focus is, as a link to the field; and beside the field.
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("heading", name="There is a problem")).to_be_visible()
+    expect(page.get_by_text("Date of birth must be a real date.")).to_have_count(2)
+    summary.get_by_role("link", name="Date of birth must be a real date.").click()
+    expect(page.get_by_label("Day")).to_be_focused()
     expect(page.get_by_label("Full name")).to_have_value("Eli Early")
     expect(page.get_by_label("Day")).to_have_value("30")
     assert not Client.objects.exists()

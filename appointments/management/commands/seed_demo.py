@@ -337,6 +337,7 @@ class Command(BaseCommand):
         rows = [
             ("Client (adult)", "ana@spa.example"),
             ("Client (17 years old)", "theo@spa.example"),
+            ("Client (held for review)", "dara@spa.example"),
             ("Therapist", "maya@spa.example"),
             ("Therapist", "kai@spa.example"),
             ("Therapist", "priya@spa.example"),

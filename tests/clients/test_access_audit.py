@@ -22,19 +22,12 @@ from clients.models import AccessRecord
 from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import NOW, TOMORROW, Spa, at, open_spa
 from tests.screenings import review_url, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
 APPEND_ONLY = "clients_accessrecord_append_only"
 RECORDS = reverse("admin:clients_accessrecord_changelist")
-
-
-def logged_in_as(user) -> HttpClient:
-    """A browser logged in as `user` (staff too, until staff sign in with a second factor:
-    then this is tests.two_factor.force_login_verified)."""
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 @pytest.fixture
@@ -159,7 +152,7 @@ def test_the_review_queue_records_the_clients_it_shows(reviewer_http, pia):
 
 def test_staff_without_the_permission_see_no_answers_and_nothing_is_recorded(pia):
     screening = screen(pia)
-    front_desk = logged_in_as(UserFactory(is_staff=True))
+    front_desk = force_login_verified(HttpClient(), UserFactory(is_staff=True))
 
     assert front_desk.get(review_url(screening)).status_code == 403
     assert not AccessRecord.objects.exists()
@@ -193,7 +186,7 @@ def test_the_record_is_read_only_in_the_admin(record, staff_http):
 
 
 def test_other_staff_do_not_see_the_record(record):
-    front_desk = logged_in_as(UserFactory(is_staff=True))
+    front_desk = force_login_verified(HttpClient(), UserFactory(is_staff=True))
 
     assert front_desk.get(RECORDS).status_code == 403
 
@@ -211,7 +204,7 @@ def test_the_clients_admin_page_hides_it_from_staff_without_the_permission(recor
     front_desk_user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_client", "change_client"])
     )
-    front_desk = logged_in_as(front_desk_user)
+    front_desk = force_login_verified(HttpClient(), front_desk_user)
 
     html = front_desk.get(reverse("admin:clients_client_change", args=[pia.pk])).content.decode()
 
@@ -240,7 +233,7 @@ def spa(frozen) -> Spa:
 
 @pytest.fixture
 def therapist_http(spa) -> HttpClient:
-    return logged_in_as(spa.therapist.user)
+    return force_login_verified(HttpClient(), spa.therapist.user)
 
 
 def back_walking_for(spa: Spa, client, hour: int, day=TOMORROW):

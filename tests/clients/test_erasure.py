@@ -30,6 +30,7 @@ from tests.factories import PASSWORD, ClientFactory, TreatmentFactory, UserFacto
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, Spa, at, open_spa
 from tests.screenings import review_url, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +39,6 @@ ERASE_AT = at(TOMORROW, 16)
 ACCOUNT = reverse("clients:account")
 ACCOUNT_LOGIN = reverse("clients:login")
 ASK = reverse("clients:request_erasure")
-
-
-def logged_in_as(user) -> HttpClient:
-    """A browser logged in as `user` (staff too, until staff sign in with a second factor:
-    then this is tests.two_factor.force_login_verified)."""
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 @pytest.fixture
@@ -91,7 +84,7 @@ def ana(spa, staff_user, reviewer) -> Client:
         complete_appointment(appointment=done, by=therapist)
         book(ana, spa.swedish, at(LATER, 10), spa)
         deliver_owed_notices()
-        reviewer_http = logged_in_as(reviewer)
+        reviewer_http = force_login_verified(HttpClient(), reviewer)
         assert reviewer_http.get(review_url(ana.screenings.get())).status_code == 200
     mail.outbox.clear()
     return ana
@@ -312,8 +305,17 @@ def test_a_failure_half_way_erases_nothing(ana, staff_user, monkeypatch):
 # Nowhere to be seen
 
 
-def test_after_erasure_the_name_and_answers_appear_on_no_page(ana, spa, staff_user, staff_http):
-    therapist = logged_in_as(spa.therapist.user)
+@pytest.fixture
+def at_erasure_time():
+    # Staff sessions end after SPA_STAFF_SESSION_HOURS: staff log in when they look.
+    with time_machine.travel(ERASE_AT, tick=False):
+        yield
+
+
+@pytest.mark.usefixtures("at_erasure_time")
+def test_after_erasure_the_name_and_answers_appear_on_no_page(ana, spa, staff_user):
+    staff_http = force_login_verified(HttpClient(), staff_user)
+    therapist = force_login_verified(HttpClient(), spa.therapist.user)
     pages = [
         (staff_http, reverse("admin:clients_client_changelist"), {}),
         (staff_http, reverse("admin:clients_client_change", args=[ana.pk]), {}),
@@ -328,7 +330,7 @@ def test_after_erasure_the_name_and_answers_appear_on_no_page(ana, spa, staff_us
     assert "Ana Lindqvist" in before
     assert "left shoulder" in before
 
-    erase(ana, staff_user)
+    services.erase_client(client=ana, by=staff_user)
 
     after = page_text(pages)
     for personal in [
@@ -348,8 +350,7 @@ def test_after_erasure_the_name_and_answers_appear_on_no_page(ana, spa, staff_us
 def page_text(pages) -> str:
     texts = []
     for http, url, params in pages:
-        with time_machine.travel(ERASE_AT, tick=False):
-            response = http.get(url, params)
+        response = http.get(url, params)
         assert response.status_code == 200, url
         texts.append(response.content.decode())
     return "\n".join(texts)
@@ -436,11 +437,12 @@ def decision_url(erasure_request: ErasureRequest) -> str:
     return reverse("admin:clients_erasurerequest_change", args=[erasure_request.pk])
 
 
-def test_staff_carry_out_a_request_in_the_admin(ana, staff_http):
+@pytest.mark.usefixtures("at_erasure_time")
+def test_staff_carry_out_a_request_in_the_admin(ana, staff_user):
     asked = services.request_erasure(client=ana)
+    staff_http = force_login_verified(HttpClient(), staff_user)
 
-    with time_machine.travel(ERASE_AT, tick=False):
-        response = staff_http.post(decision_url(asked), {"decision": "erase", "reason": ""})
+    response = staff_http.post(decision_url(asked), {"decision": "erase", "reason": ""})
 
     assert response.status_code == 302
     asked.refresh_from_db()
@@ -475,11 +477,11 @@ def test_staff_record_a_request_made_by_phone(client_account, staff_http):
 def test_only_staff_with_the_permission_decide(client_account):
     asked = services.request_erasure(client=client_account)
     front_desk_user = UserFactory(is_staff=True)
-    front_desk = logged_in_as(front_desk_user)
+    front_desk = force_login_verified(HttpClient(), front_desk_user)
     assert front_desk.post(decision_url(asked), {"decision": "erase"}).status_code == 403
 
     front_desk_user.user_permissions.add(Permission.objects.get(codename="decide_erasurerequest"))
-    manager = logged_in_as(User.objects.get(pk=front_desk_user.pk))
+    manager = force_login_verified(HttpClient(), User.objects.get(pk=front_desk_user.pk))
     manager.post(decision_url(asked), {"decision": "erase"})
 
     assert Client.objects.get(pk=client_account.pk).is_erased

@@ -18,19 +18,12 @@ from tests.factories import ClientFactory, UserFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import review_url, screen
+from tests.two_factor import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
 PAGE = reverse("clients:my_data")
 DOWNLOAD = reverse("clients:my_data_download")
-
-
-def logged_in_as(user) -> HttpClient:
-    """A browser logged in as `user` (staff too, until staff sign in with a second factor:
-    then this is tests.two_factor.force_login_verified)."""
-    http = HttpClient()
-    http.force_login(user)
-    return http
 
 
 @pytest.fixture(autouse=True)
@@ -159,7 +152,7 @@ def test_a_version_1_screening_exports_the_questions_it_asked(client_account, lo
 
 
 def test_accounts_without_a_client_profile_have_nothing_to_export(staff_user):
-    http = logged_in_as(UserFactory(email="maya@example.com"))
+    http = force_login_verified(HttpClient(), UserFactory(email="maya@example.com"))
 
     assert http.get(DOWNLOAD).url == reverse("clients:account")
     assert not AccessRecord.objects.exists()
@@ -196,7 +189,7 @@ def test_a_reviewer_produces_the_same_export_and_it_is_recorded(
 
 
 def test_staff_without_the_health_permission_cannot_export(client_account):
-    front_desk = logged_in_as(UserFactory(is_staff=True))
+    front_desk = force_login_verified(HttpClient(), UserFactory(is_staff=True))
 
     assert front_desk.get(staff_export(client_account)).status_code == 403
     assert front_desk.get(staff_download(client_account)).status_code == 403

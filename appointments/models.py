@@ -11,7 +11,7 @@ from django.contrib.postgres.fields import (
     RangeOperators,
 )
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from spa_booking.encryption import EncryptedTextField
@@ -34,6 +34,30 @@ class Equipment(models.Model):
 class TreatmentQuerySet(models.QuerySet["Treatment"]):
     def active(self) -> "TreatmentQuerySet":
         return self.filter(is_active=True)
+
+    def with_offer_gaps(self, today: datetime.date | None = None) -> "TreatmentQuerySet":
+        """Annotate `has_therapist` (an active therapist qualified for it today) and
+        `has_room` (a room in service with all the equipment it needs)."""
+        today = today or timezone.localdate()
+        qualified = Qualification.objects.filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=today),
+            treatment=OuterRef("pk"),
+            therapist__is_active=True,
+        )
+        # Equipment the treatment needs (two levels up) that a room (one level up) lacks.
+        room_has = Room.equipment.through.objects.filter(
+            room_id=OuterRef(OuterRef("pk")), equipment_id=OuterRef("equipment_id")
+        )
+        missing = Treatment.equipment.through.objects.filter(
+            treatment_id=OuterRef(OuterRef("pk"))
+        ).exclude(Exists(room_has))
+        suitable_room = Room.objects.in_service().exclude(Exists(missing))
+        return self.annotate(has_therapist=Exists(qualified), has_room=Exists(suitable_room))
+
+    def offered_online(self) -> "TreatmentQuerySet":
+        """Bookable, with a qualified therapist and a suitable room: the treatments the site
+        offers. One without either would show an empty calendar."""
+        return self.active().with_offer_gaps().filter(has_therapist=True, has_room=True)
 
 
 class Treatment(models.Model):
@@ -181,6 +205,16 @@ class Qualification(models.Model):
         return f"{self.therapist} \u2013 {self.treatment}"
 
 
+class TimeOfDayRange(models.Func):
+    """[starts_at, ends_at) of a time of day as a range PostgreSQL can index: it has ranges
+    of timestamps, not of times, so both are put on one fixed date (date + time is
+    immutable, as an index needs)."""
+
+    template = "tsrange(DATE '2000-01-03' + %(expressions)s, '[)')"
+    arg_joiner = ", DATE '2000-01-03' + "
+    output_field = DateTimeRangeField()
+
+
 class WorkingHours(models.Model):
     """One block of a therapist's regular week; a day may have several (a split shift)."""
 
@@ -211,6 +245,19 @@ class WorkingHours(models.Model):
                 condition=Q(weekday__gte=0, weekday__lte=6),
                 name="appointments_workinghours_known_weekday",
                 violation_error_message="Pick a day of the week.",
+            ),
+            # One block per stretch of time: overlapping blocks said nothing more, and
+            # showed the day twice ("18:15-23:59, 18:15-23:59"). Blocks may touch.
+            ExclusionConstraint(
+                name="appointments_workinghours_no_overlap",
+                expressions=[
+                    ("therapist", RangeOperators.EQUAL),
+                    ("weekday", RangeOperators.EQUAL),
+                    (TimeOfDayRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="This block of working hours overlaps another block "
+                "of the same therapist on the same day. Change one of them, or make them "
+                "one block.",
             ),
         ]
 
@@ -345,11 +392,16 @@ class Appointment(models.Model):
     needs_follow_up = models.BooleanField(default=False, db_default=False)
     # The booking form's one-time token: a double-submitted form books once.
     booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # When the front desk saw the client come in (appointments.visits.mark_arrived).
+    arrived_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
+        permissions = [
+            ("use_front_desk", "Can use the front desk: day book, bookings, arrivals, calls"),
+        ]
         indexes = [
             # "My appointments" and the reminder run read by client or by start time.
             models.Index(fields=["client", "starts_at"], name="appointment_client_start_idx"),
@@ -408,6 +460,25 @@ class Appointment(models.Model):
     def is_open(self) -> bool:
         """Still to happen: the client may cancel or move it (within the window)."""
         return self.status in (self.Status.PENDING_REVIEW, self.Status.CONFIRMED)
+
+
+class FollowUpCall(models.Model):
+    """The front desk called the client about a flagged appointment (needs_follow_up):
+    who and when. Recording it clears the flag; the record stays."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="follow_up_calls"
+    )
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    called_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-called_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Follow-up call #{self.pk}"
 
 
 class PreSessionCheck(models.Model):
@@ -659,11 +730,15 @@ class NoticeKind(models.TextChoices):
     ACCOUNT_EXISTS = "account_exists", "Sign-up with an address that has an account"
     # A time came free that a client on the waitlist waits for (appointments.waitlist).
     WAITLIST_OFFER = "waitlist_offer", "Waitlist: a time came free"
+    # A client the front desk added is invited to set a password (clients.invitations).
+    INVITATION = "invitation", "Invitation to set a password"
 
 
 # The notices about an account rather than an appointment or a screening. Anyone can
 # ask for them with a form, so they are rate-limited (clients.services).
 ACCOUNT_KINDS = [NoticeKind.PASSWORD_RESET, NoticeKind.SIGN_UP, NoticeKind.ACCOUNT_EXISTS]
+# Every notice about an account: those, and the invitations staff send.
+USER_KINDS = [*ACCOUNT_KINDS, NoticeKind.INVITATION]
 
 
 def _exactly_one(*fields: str) -> Q:
@@ -783,11 +858,11 @@ class Notice(models.Model):
             # Together with the rule above: account emails are about an account, and
             # only they are.
             models.CheckConstraint(
-                condition=Q(kind__in=ACCOUNT_KINDS, user__isnull=False)
-                | (~Q(kind__in=ACCOUNT_KINDS) & Q(user__isnull=True)),
+                condition=Q(kind__in=USER_KINDS, user__isnull=False)
+                | (~Q(kind__in=USER_KINDS) & Q(user__isnull=True)),
                 name="appointments_notice_account_email_about_an_account",
-                violation_error_message="A password reset or sign-up email is about an "
-                "account; other emails are about an appointment or a screening.",
+                violation_error_message="A password reset, sign-up or invitation email is "
+                "about an account; other emails are about an appointment or a screening.",
             ),
             # Together with the rule above: appointment news is about an appointment.
             models.CheckConstraint(

@@ -19,7 +19,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from clients.invitations import send_invitation
+from clients.models import User
 from clients.notifications import send_account_exists, send_password_reset, send_sign_up_link
+from clients.services import NO_MAIL_DOMAIN
 from screening.models import ScreeningDecision
 from screening.notifications import send_decision
 from spa_booking.context_processors import spa_details
@@ -187,6 +190,7 @@ _SENDERS: dict[str, Callable[[Notice], None]] = {
     Notice.Kind.PASSWORD_RESET: send_password_reset,
     Notice.Kind.SIGN_UP: send_sign_up_link,
     Notice.Kind.ACCOUNT_EXISTS: send_account_exists,
+    Notice.Kind.INVITATION: send_invitation,
     Notice.Kind.HELD: send_held_notice,
     Notice.Kind.CANCELLATION: send_cancellation_notice,
     Notice.Kind.RESCHEDULE: send_reschedule_notice,
@@ -262,8 +266,22 @@ def _superseded(notice: Notice, now: datetime.datetime) -> bool:
     )
 
 
+def _cannot_receive_mail(notice: Notice) -> bool:
+    """The person's login is no address: a client the front desk added without an email,
+    or an erased one (clients.services.NO_MAIL_DOMAIN)."""
+    if notice.user_id is not None:
+        people = User.objects.filter(pk=notice.user_id)
+    elif notice.screening_id is not None:
+        people = User.objects.filter(client__screenings=notice.screening_id)
+    elif notice.waitlist_offer_id is not None:
+        people = User.objects.filter(client__waitlist_entries__offers=notice.waitlist_offer_id)
+    else:
+        people = User.objects.filter(client__appointments=notice.appointment_id)
+    return people.filter(email__endswith=NO_MAIL_DOMAIN).exists()
+
+
 def _deliver(notice: Notice, now: datetime.datetime, report: DeliveryReport) -> None:
-    if _superseded(notice, now):
+    if _superseded(notice, now) or _cannot_receive_mail(notice):
         notice.skipped_at = now
         notice.save(update_fields=["skipped_at"])
         report.skipped += 1

@@ -127,13 +127,13 @@ def treatment_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/treatment_list.html",
-        {"treatments": Treatment.objects.active()},
+        {"treatments": Treatment.objects.offered_online()},
     )
 
 
 def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The treatment, and a calendar of the next weeks showing which days have free times."""
-    treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
+    treatment = get_object_or_404(Treatment.objects.offered_online(), slug=slug)
     bookable = schedule.bookable_days()
     today = timezone.localdate()
     outlook = _back_walking_outlook(Client.objects.of(request.user), treatment, today)
@@ -186,7 +186,7 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpResponse:
     """The free times of one day, for one therapist or any."""
-    treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
+    treatment = get_object_or_404(Treatment.objects.offered_online(), slug=slug)
     date = day
     therapist = _therapist_filter(request)
     client = Client.objects.of(request.user)

@@ -1,8 +1,9 @@
-"""What happens on the day: the pre-session check, completed and no-show.
+"""What happens on the day: the client arriving, the pre-session check, completed and
+no-show.
 
-The therapist of the appointment records these (staff can too). Each is one
-transaction that re-checks the rules and raises BookingError with a message
-for the person who asked.
+The therapist of the appointment records these (staff can too); the front desk
+records arrivals. Each is one transaction that re-checks the rules and raises
+BookingError with a message for the person who asked.
 """
 
 import datetime
@@ -155,11 +156,38 @@ def complete_appointment(
 
 
 @transaction.atomic
+def mark_arrived(
+    *, appointment: Appointment, by: User, now: datetime.datetime | None = None
+) -> Appointment:
+    """The front desk saw the client come in. Staff only, on the appointment's day, for
+    one still to happen; marking it again changes nothing (two people at the desk)."""
+    now = now or timezone.now()
+    if not by.is_staff:
+        raise BookingError("Only staff at the front desk record arrivals.")
+    locked = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+    if locked.arrived_at is not None:
+        return locked
+    if not locked.is_open:
+        raise BookingError(
+            f"This appointment is {locked.get_status_display().lower()}, so nobody is expected."
+        )
+    if day_of(locked.starts_at) != timezone.localdate(now):
+        raise BookingError("An arrival is recorded on the day of the appointment.")
+    locked.arrived_at = now
+    locked.updated_at = now
+    locked.save(update_fields=["arrived_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
 def mark_no_show(
     *, appointment: Appointment, by: User, now: datetime.datetime | None = None
 ) -> Appointment:
     now = now or timezone.now()
     locked = _lock_own(appointment, by)
+    if locked.arrived_at is not None:
+        arrived = timezone.localtime(locked.arrived_at)
+        raise BookingError(f"The client arrived at {arrived:%H:%M}, so this is not a no-show.")
     _check_started(locked, now, "a no-show")
     locked.status = Appointment.Status.NO_SHOW
     locked.updated_at = now

@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -16,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from appointments.front_desk.clients import parse_date
+from appointments.models import Appointment
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
 from . import audit, export, services, two_factor
@@ -269,8 +272,10 @@ class DateOfBirthCorrectionInline(admin.TabularInline):
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
     form = ClientAdminForm
-    list_display = ["full_name", "user", "phone", "date_of_birth", "created_at"]
+    # Enough to tell two clients of the same name apart; searchable by date of birth too.
+    list_display = ["full_name", "email", "phone", "date_of_birth", "last_visit", "created_at"]
     search_fields = ["full_name", "user__email", "phone"]
+    search_help_text = "Name, email, phone or date of birth (27/3/1990)."
     list_select_related = ["user"]
     readonly_fields = ["user", "created_at"]
     fields = [
@@ -283,8 +288,37 @@ class ClientAdmin(admin.ModelAdmin):
     ]
     inlines = [DateOfBirthCorrectionInline]
 
+    def get_queryset(self, request: HttpRequest):
+        completed = Appointment.objects.filter(
+            client=OuterRef("pk"), status=Appointment.Status.COMPLETED
+        ).order_by("-starts_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(latest_visit=Subquery(completed.values("starts_at")[:1]))
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        born = parse_date(search_term)
+        if born is not None:
+            results |= queryset.filter(date_of_birth=born)
+        return results, may_have_duplicates
+
+    @admin.display(description="email", ordering="user__email")
+    def email(self, client: Client) -> str:
+        # A client the front desk added without an email has a placeholder login.
+        return client.user.email if services.has_email(client.user) else "\u2013"
+
+    @admin.display(description="last visit", ordering="latest_visit")
+    def last_visit(self, client: Client) -> str:
+        if client.latest_visit is None:
+            return "\u2013"
+        return f"{timezone.localtime(client.latest_visit):%d %b %Y}"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Clients sign up themselves; that is where the date of birth is asked.
+        # Clients sign up themselves; the front desk adds callers from its day book
+        # (clients.services.add_client_by_staff), where the date of birth is asked.
         return False
 
     # Screening reviewers see (not change) client pages: who saw each client's health

@@ -1,6 +1,7 @@
 """Account operations: every write to a client's account goes through here."""
 
 import datetime
+import uuid
 from collections.abc import Iterable
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -386,4 +387,80 @@ def purge_health_records(*, client: Client, now: datetime.datetime | None = None
     if not due.exists():
         return False
     _scrub_health_records(client=client, now=now)
+    return True
+
+
+# Clients the front desk adds (a caller without an online account)
+
+# The login of a client added without an email address: User.email is the login and
+# unique, so such a client gets an address nobody can receive mail at (.invalid is
+# reserved, RFC 2606) and nobody can guess. It is never shown (clients.invitations.has_email)
+# and never emailed (the outbox skips it); staff add a real address in the admin later.
+# Erased clients' logins end the same way (erase_client).
+NO_MAIL_DOMAIN = "@invalid"
+NO_EMAIL_LOGIN = "phone-{key}" + NO_MAIL_DOMAIN
+
+
+def has_email(user: User) -> bool:
+    """Whether the account's login is an address that receives mail."""
+    return not user.email.endswith(NO_MAIL_DOMAIN)
+
+
+@transaction.atomic
+def add_client_by_staff(
+    *,
+    full_name: str,
+    phone: str,
+    date_of_birth: datetime.date,
+    email: str = "",
+    by: User,
+) -> Client:
+    """The front desk adds a caller as a client, with no password.
+
+    With an email address they are invited to set a password (an email from the outbox),
+    and can then book online; without one they have no login at all until staff add an
+    address. `by` is the member of staff adding them.
+    """
+    if not by.is_staff:
+        raise AccountError("Only staff add clients; clients sign up themselves.")
+    full_name = " ".join(full_name.split())
+    if not full_name:
+        raise AccountError("Enter the client's full name.")
+    _check_date_of_birth(date_of_birth)
+    email = User.objects.normalize_email(email)
+    login = email or NO_EMAIL_LOGIN.format(key=uuid.uuid4().hex)
+    try:
+        # A savepoint: an address taken meanwhile leaves the transaction usable.
+        with transaction.atomic():
+            user = User.objects.create_user(login, password=None)  # unusable password
+    except IntegrityError:
+        raise AccountError(
+            "A client with this email address already exists: find them by their email."
+        ) from None
+    client = Client.objects.create(
+        user=user, full_name=full_name, phone=phone, date_of_birth=date_of_birth
+    )
+    if email:
+        Notice.objects.create(user=user, kind=Notice.Kind.INVITATION, revision=0)
+    return client
+
+
+@transaction.atomic
+def invite_client(*, client: Client, by: User) -> bool:
+    """Email the client the link to set a password (or, with a password, to log in) and
+    fill in their health screening. False when an invitation is already on its way."""
+    if not by.is_staff:
+        raise AccountError("Only staff send invitations.")
+    user = User.objects.select_for_update().get(pk=client.user_id)
+    if not has_email(user):
+        raise AccountError(
+            "This client has no email address on file. Add one to their account in the "
+            "admin first, or give them the spa's web address on the phone."
+        )
+    if not user.is_active:
+        raise AccountError("This client's account is closed.")
+    waiting = Notice.objects.filter(user=user, kind=Notice.Kind.INVITATION).unsettled()
+    if waiting.exists():
+        return False
+    Notice.objects.create(user=user, kind=Notice.Kind.INVITATION, revision=0)
     return True

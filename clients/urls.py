@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import invitations, views
 
 app_name = "clients"
 
@@ -22,6 +22,11 @@ urlpatterns = [
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="clients/password_reset_sent.html"),
         name="password_reset_sent",
+    ),
+    path(
+        "invitation/<uidb64>/<token>/",
+        invitations.AcceptInvitationView.as_view(),
+        name="accept_invitation",
     ),
     path(
         "password-reset/<uidb64>/<token>/",

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("appointments.urls")),
     path("", include("screening.urls")),
     path("", include("appointments.schedule_urls")),
+    path("", include("appointments.front_desk.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,7 +6,7 @@ from appointments.models import Treatment
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    treatments = list(Treatment.objects.active())
+    treatments = list(Treatment.objects.offered_online())
     return render(
         request,
         "home.html",

@@ -4,13 +4,15 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from tests.factories import TherapistFactory, TreatmentFactory, UserFactory
+from tests.scheduling import open_spa
 from tests.two_factor import force_login_verified
 
 
 @pytest.mark.django_db
 def test_home_page_says_what_the_spa_offers(client):
-    TreatmentFactory(name="Ashiatsu back-walking, 60 minutes", is_back_walking=True)
-    TreatmentFactory(name="Swedish massage, 60 minutes")
+    # Offered online: someone qualified gives them in a room with what they need.
+    open_spa(name="Ashiatsu back-walking, 60 minutes", back_walking=True)
+    open_spa(name="Swedish massage, 60 minutes")
     TreatmentFactory(name="Retired treatment", is_active=False)
 
     html = client.get("/").content.decode()

@@ -190,6 +190,8 @@ class Command(BaseCommand):
             reviewer = self._account("reviewer@spa.example", is_staff=True)
             reviewers, _ = Group.objects.get_or_create(name="Screening reviewers")
             reviewer.groups.add(reviewers)
+            desk = self._account("desk@spa.example", is_staff=True)
+            desk.groups.add(Group.objects.get_or_create(name="Front desk")[0])
             today = timezone.localdate()
             self._client(
                 "ana@spa.example", "Ana Adult", "07700 900101", datetime.date(1990, 3, 27), admin
@@ -342,6 +344,7 @@ class Command(BaseCommand):
             ("Therapist", "kai@spa.example"),
             ("Therapist", "priya@spa.example"),
             ("Screening reviewer (admin)", "reviewer@spa.example"),
+            ("Front desk (day book)", "desk@spa.example"),
             ("Admin", "admin@spa.example"),
         ]
         for role, email in rows:

@@ -1,0 +1,101 @@
+"""Finding a caller among the clients, and what tells two of the same name apart."""
+
+import datetime
+import re
+
+from django.db.models import F, Func, OuterRef, Q, Subquery, Value
+
+from clients.models import Client
+
+from ..models import Appointment
+
+RESULTS = 20
+# Fewer digits than this are part of a name or a date, not a phone number.
+PHONE_DIGITS = 4
+
+
+class Digits(Func):
+    """Only the digits of a text: "07700 900123" and "07700-900-123" match alike."""
+
+    function = "regexp_replace"
+
+    def __init__(self, expression) -> None:
+        super().__init__(expression, Value(r"\D"), Value(""), Value("g"))
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """27/3/1990, 27-03-1990, 27.3.1990, 27 3 1990 (day first, as the spa writes it) or
+    1990-03-27."""
+    text = text.strip()
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        pass
+    parts = re.fullmatch(r"(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})", text)
+    if parts is None:
+        return None
+    day, month, year = (int(part) for part in parts.groups())
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def find_clients(query: str) -> list[Client]:
+    """Clients matching a name (every word), an email address, a phone number or a date
+    of birth, each with `last_visit` (their latest completed appointment's start). One
+    query. Erased clients are never found."""
+    query = " ".join(query.split())[:100]
+    if not query:
+        return []
+    words = query.split(" ")
+    match = Q(*[Q(full_name__icontains=word) for word in words])
+    if len(words) == 1:
+        match |= Q(user__email__icontains=query)
+    born = parse_date(query)
+    if born is not None:
+        match |= Q(date_of_birth=born)
+    else:
+        digits = re.sub(r"\D", "", query)
+        if len(digits) >= PHONE_DIGITS:
+            match |= Q(phone_digits__contains=digits)
+    last_visit = (
+        Appointment.objects.filter(client=OuterRef("pk"), status=Appointment.Status.COMPLETED)
+        .order_by("-starts_at")
+        .values("starts_at")[:1]
+    )
+    return list(
+        Client.objects.filter(erased_at__isnull=True)
+        .annotate(phone_digits=Digits(F("phone")), last_visit=Subquery(last_visit))
+        .filter(match)
+        .select_related("user")
+        .order_by("full_name", "pk")[:RESULTS]
+    )
+
+
+def clients_own_appointment(
+    *,
+    client: Client,
+    start: datetime.datetime,
+    until: datetime.datetime,
+    ignore_appointment_id: int | None = None,
+) -> Appointment | None:
+    """The client's other appointment that blocks [start, until): why a time was refused."""
+    return (
+        Appointment.objects.active()
+        .filter(client=client)
+        .overlapping(start, until)
+        .exclude(pk=ignore_appointment_id)
+        .select_related("treatment", "therapist")
+        .first()
+    )
+
+
+def last_visit(client: Client) -> datetime.datetime | None:
+    """When the client's latest completed appointment started."""
+    return (
+        Appointment.objects.filter(client=client, status=Appointment.Status.COMPLETED)
+        .order_by("-starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )

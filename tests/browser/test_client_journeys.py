@@ -99,14 +99,18 @@ def test_a_guest_picks_a_back_walking_time_signs_up_and_lands_on_its_confirmatio
     assert b"BEGIN:VEVENT" in download.value.path().read_bytes()
 
 
-def test_a_client_moves_a_booking_with_the_calendar_and_a_confirmation(page: Page):
+@pytest.mark.parametrize("window", ["page", "phone"])
+def test_a_client_moves_a_booking_with_the_calendar_and_a_confirmation(
+    request, live_server, window
+):
+    page: Page = request.getfixturevalue(window)
     spa = open_spa(name=SWEDISH)
     wren = ClientFactory(user__email="wren@example.com", full_name="Wren Walker")
     day, new_day = day_ahead(9), day_ahead(10)
     appointment = book_appointment(client=wren, treatment=spa.treatment, start=local(day, 10))
 
     log_in(page, "wren@example.com")
-    page.get_by_role("link", name="My appointments").first.click()
+    page.get_by_role("link", name="My appointments").filter(visible=True).first.click()
     page.get_by_role("region", name="Upcoming").get_by_role("link", name=SWEDISH).click()
     page.get_by_role("link", name="Change time").click()
 

@@ -399,7 +399,8 @@ def send_offer(notice: Notice) -> None:
     entry = offer.entry
     if entry.state == WaitlistEntry.State.WAITING:
         entry.state = WaitlistEntry.State.OFFERED
-        entry.save(update_fields=["state"])
+        entry.updated_at = timezone.now()
+        entry.save(update_fields=["state", "updated_at"])
     start = timezone.localtime(offer.starts_at)
     context = {
         "client": entry.client,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from appointments import notifications
 
-from . import freetimes, load, seed, server
+from . import daybook, freetimes, load, seed, server
 from .plan import log_in, plan_bookings
 
 FREE_TIMES_TREATMENT = "ashiatsu-60"
@@ -56,6 +56,8 @@ def run(*, options: argparse.Namespace, env: dict[str, str], booked_treatments) 
         for days, label in ((1, "1 day"), (14, "14 days"), (28, "28 days (calendar page)"))
     ]
     _free_times(rows, treatment.name, options.repetitions)
+    day = daybook.busiest_day(tomorrow)
+    _day_book(daybook.measure(day=day, treatment=treatment, repetitions=options.repetitions))
 
     failures = _http(options, env, seeded, booked_treatments)
     overlaps = _overlaps()
@@ -138,6 +140,28 @@ def _free_times(rows: list[freetimes.FreeTimes], name: str, repetitions: int) ->
         f"Target (14 days under {FREE_TIMES_TARGET_MS} ms median, same queries as 1 day): "
         f"{'met' if met else 'NOT met'} ({fourteen.median_ms:.1f} ms, "
         f"{fourteen.queries} queries vs {one.queries})."
+    )
+
+
+def _day_book(row: daybook.DayBookTime) -> None:
+    _title(f"The front desk's day book in process: {row.day:%a %d %b %Y}, rendered")
+    _table(
+        ["therapists", "appointments", "occupancy", "queries", "median ms", "p95 ms", "HTML KiB"],
+        [
+            [
+                str(row.therapists),
+                str(row.appointments),
+                f"{row.occupancy:.0%}",
+                str(row.queries),
+                f"{row.median_ms:.1f}",
+                f"{row.p95_ms:.1f}",
+                f"{row.html_kb:.0f}",
+            ]
+        ],
+    )
+    print(
+        "appointments.front_desk.views.day called directly (no middleware), for the day of the "
+        "next seven on which the most therapists work, with the same treatment's free times."
     )
 
 

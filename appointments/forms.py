@@ -30,9 +30,14 @@ class StartField(forms.CharField):
         if len(value) > len("2026-12-01T10:15Z"):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         try:
-            return datetime.datetime.strptime(value, START_FORMAT).replace(tzinfo=datetime.UTC)
+            start = datetime.datetime.strptime(value, START_FORMAT).replace(tzinfo=datetime.UTC)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if not 1 < start.year < 9999:
+            # At either end of the calendar (only a tampered link) the spa's local time,
+            # or a day either side, would fall off it.
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return start
 
     def prepare_value(self, value):
         if isinstance(value, datetime.datetime):

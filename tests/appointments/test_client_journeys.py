@@ -409,3 +409,15 @@ def test_the_admin_labels_each_box_of_a_date_and_time(staff_http):
     assert '<label class="datetime-part" for="id_start_0">Date:</label>' in page
     assert '<label class="datetime-part" for="id_start_1">Time:</label>' in page
     assert "/static/css/admin.css" in page and "/static/js/admin.js" in page
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00Z", "9999-12-31T23:45Z", "2026-02-30T10:00Z"])
+def test_a_tampered_time_to_move_to_is_refused_kindly(logged_in, far_booking, start):
+    url = reverse("appointments:reschedule_confirm", args=[far_booking.pk])
+
+    response = logged_in.get(url, {"start": start, "therapist": "any"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Pick a time from the list of free times." in response.content.decode()
+    far_booking.refresh_from_db()
+    assert far_booking.starts_at == at(IN_THREE_WEEKS, 10)

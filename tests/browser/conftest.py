@@ -156,6 +156,14 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     close_page(context, watch)
 
 
+@pytest.fixture
+def second_page(browser: Browser, live_server) -> Iterator[Page]:
+    """Another person's browser window (its own cookies), watched the same way."""
+    context, watch = open_page(browser, live_server)
+    yield watch.page
+    close_page(context, watch)
+
+
 # A phone held upright (the size of an iPhone 14's screen), with touch.
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 

@@ -3,13 +3,12 @@ cancels, the waiting client is emailed and books the time from the email's link.
 
 import datetime
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from appointments.models import Appointment, WaitlistEntry
 from tests.appointments.test_waitlist import OFFER_LINK, fill_the_day, local, open_waitlist_spa
@@ -27,20 +26,6 @@ def log_in(page: Page, email: str) -> None:
     page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).not_to_have_url(re.compile(r"/log-in/"))
-
-
-@pytest.fixture
-def second_page(browser: Browser, live_server) -> Iterator[Page]:
-    """Another person's browser (its own cookies), failing on any console error too."""
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert problems == [], f"the second browser reported errors: {problems}"
 
 
 def test_a_client_waits_for_a_full_day_and_books_the_time_another_client_gives_up(

@@ -7,13 +7,12 @@ health detail. And a 17-year-old is told the exact day they can book from.
 
 import datetime
 import re
-from collections.abc import Iterator
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from appointments.models import Appointment, PreSessionCheck, Qualification, Therapist
 from appointments.services import book_appointment
@@ -55,20 +54,6 @@ def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
 def long_day(day: datetime.date) -> str:
     """As the cancellation reason names a day: "Sunday 6 December"."""
     return f"{day:%A} {day.day} {day:%B}"
-
-
-@pytest.fixture
-def second_page(browser: Browser, live_server) -> Iterator[Page]:
-    """Another person's browser (its own cookies), failing on any console error too."""
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert problems == [], f"the second browser reported errors: {problems}"
 
 
 @pytest.mark.usefixtures("reviewer")

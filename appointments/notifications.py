@@ -166,9 +166,7 @@ def send_reminder(notice: Notice) -> None:
 
 
 def _send_decision(notice: Notice) -> None:
-    # Not yet with the notice's Message-ID: screening.notifications.send_decision
-    # builds and sends its own email and takes no headers (a change for its owner).
-    send_decision(notice.screening_id)
+    send_decision(notice.screening_id, headers={"Message-ID": notice_message_id(notice)})
 
 
 @dataclass

@@ -28,10 +28,12 @@ from appointments.notifications import (
     notice_message_id,
 )
 from appointments.services import book_appointment, cancel_appointment, reschedule_appointment
+from screening.services import decline_screening
 from tests.appointments.test_races import _database_url
 from tests.factories import ClientFactory
 from tests.notices import deliver_owed_notices, two_senders_at_once
 from tests.scheduling import NOW, TOMORROW, at, open_spa
+from tests.screenings import screen
 
 BROKEN = "tests.notices.BrokenMailServer"
 
@@ -408,3 +410,14 @@ def test_a_reminder_is_no_change_of_the_appointment_and_comes_once_per_revision(
 def notice_message(constraint: str) -> str:
     [rule] = [c for c in Notice._meta.constraints if c.name == constraint]
     return rule.violation_error_message
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_screening_decision_email_carries_the_message_id_of_its_notice(ana, staff_user):
+    screening = screen(ana, back_pain_under_care=True)
+    decline_screening(screening=screening, by=staff_user, note="Physio advises against")
+    mail.outbox.clear()
+    deliver_owed_notices()
+
+    [email] = mail.outbox
+    assert message_id(email) == notice_message_id(screening.notices.get())

@@ -184,7 +184,7 @@ def test_tampered_booking_form_books_nothing_and_says_why(logged_in, spa, data, 
     [
         (at(TOMORROW, 10, 7), "That time is not available."),
         (at(datetime.date(2026, 11, 30), 10), "That time has already passed."),
-        (at(datetime.date(9999, 12, 31), 10), "can be booked up to 60 days ahead"),
+        (at(datetime.date(2030, 12, 31), 10), "can be booked up to 60 days ahead"),
     ],
 )
 def test_off_grid_or_past_time_books_nothing(logged_in, spa, start, message):
@@ -192,6 +192,15 @@ def test_off_grid_or_past_time_books_nothing(logged_in, spa, start, message):
 
     assert response.status_code == 409
     assert message in response.content.decode()
+    assert not Appointment.objects.exists()
+
+
+def test_a_start_at_the_end_of_the_calendar_is_a_tampered_time_not_a_500(logged_in, spa):
+    response = logged_in.post(
+        book_url(spa, None), booking_post(at(datetime.date(9999, 12, 31), 10))
+    )
+
+    assert response.status_code == 302  # back to the treatment's free times
     assert not Appointment.objects.exists()
 
 

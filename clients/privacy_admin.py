@@ -1,0 +1,139 @@
+"""The privacy side of the admin: who saw a client's health data, and erasure requests."""
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from spa_booking.admin_errors import ServiceErrorInFormMixin
+
+from . import services
+from .admin import _sees_health_data
+from .models import (
+    AccessRecord,
+    ErasureRequest,
+)
+
+ERASURE_PERMISSION = "clients.decide_erasurerequest"
+
+
+@admin.register(AccessRecord)
+class AccessRecordAdmin(admin.ModelAdmin):
+    """Who saw whose health data: read-only, for screening reviewers and superusers."""
+
+    list_display = ["viewed_at", "client", "viewed_by", "kind", "address"]
+    list_filter = ["kind"]
+    list_select_related = ["client", "viewed_by"]
+    search_fields = ["client__full_name", "client__user__email", "viewed_by__email"]
+    date_hierarchy = "viewed_at"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _sees_health_data(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return _sees_health_data(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ErasureRequestForm(forms.ModelForm):
+    """Staff record a request made by phone (the client), or decide an open one."""
+
+    decision = forms.ChoiceField(
+        label="Decision",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            (
+                "erase",
+                "Carry it out: erase the client now (their upcoming appointments are "
+                "cancelled; this cannot be undone)",
+            ),
+            ("refuse", "Refuse it"),
+        ],
+    )
+    reason = forms.CharField(
+        label="Why it is refused",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to refuse (for example, records the spa must keep for a period). "
+        "The client sees it on their account page.",
+    )
+
+    class Meta:
+        model = ErasureRequest
+        fields = ["client"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].required = self.instance.pk is not None and self.instance.is_open
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+    """Clients ask from "My account"; staff with the permission carry it out or refuse."""
+
+    form = ErasureRequestForm
+    service_errors = (services.AccountError,)
+    list_display = ["__str__", "client", "requested_at", "state", "decided_by", "decided_at"]
+    list_filter = ["state"]
+    list_select_related = ["client", "decided_by"]
+    search_fields = ["client__full_name", "client__user__email"]
+    raw_id_fields = ["client"]
+    decided = ["client", "requested_at", "state", "decided_by", "decided_at", "refusal_reason"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ERASURE_PERMISSION)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(ERASURE_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A request made by phone or letter.
+        return request.user.has_perm(ERASURE_PERMISSION)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(ERASURE_PERMISSION) and (obj is None or obj.is_open)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["client"]})]
+        fieldsets = [(None, {"fields": self.decided})]
+        if obj.is_open:
+            fieldsets.append(("Decide", {"fields": ["decision", "reason"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [] if obj is None else self.decided
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            created = services.request_erasure(client=obj.client)
+            obj.pk = created.pk
+        elif form.cleaned_data.get("decision") == "erase":
+            services.erase_client(client=obj.client, by=request.user)
+            self.message_user(
+                request,
+                "The client is erased: their health records are deleted, their name and "
+                "contact details removed, their login closed and their upcoming "
+                "appointments cancelled.",
+            )
+        elif form.cleaned_data.get("decision") == "refuse":
+            services.refuse_erasure(
+                erasure_request=obj, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        obj.refresh_from_db()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if add:
+            return super().construct_change_message(request, form, formsets, add)
+        return [{"changed": {"fields": [f"decision: {form.cleaned_data.get('decision')}"]}}]

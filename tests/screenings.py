@@ -75,3 +75,25 @@ def decide(
         review_url(screening),
         {"decision": decision, "note": note, "therapist_note_text": therapist_note},
     )
+
+
+def version_1_answers(**changes) -> dict:
+    """Answers as stored under questionnaire version 1 (its 14 questions, as JSON): a
+    healthy client's unless told otherwise."""
+    answers = {
+        "pregnant": False,
+        "fragile_bones": False,
+        "spinal_cord_injury": False,
+        "blood_clots_or_thinners": False,
+        "serious_heart_condition": False,
+        "blood_pressure": "normal",
+        "disc_disorder": False,
+        "back_pain_under_care": False,
+        "surgery_on": None,
+        "fracture_on": None,
+        "muscle_tear_on": None,
+        "other_conditions": "",
+        "pressure_preference": "medium",
+        "areas_to_avoid": "",
+    }
+    return answers | changes

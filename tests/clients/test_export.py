@@ -17,7 +17,7 @@ from screening.services import approve_screening
 from tests.factories import ClientFactory, UserFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
-from tests.screenings import review_url, screen
+from tests.screenings import review_url, screen, version_1_answers
 from tests.two_factor import force_login_verified
 
 pytestmark = pytest.mark.django_db
@@ -205,19 +205,10 @@ def test_the_clients_admin_page_links_the_export_for_superusers(client_account, 
     assert staff_download(client_account) in html
 
 
-VERSION_1_ANSWERS = {
-    "pregnant": False,
-    "fragile_bones": False,
-    "spinal_cord_injury": False,
-    "blood_clots_or_thinners": False,
-    "serious_heart_condition": False,
-    "blood_pressure": "controlled",
-    "disc_disorder": True,
-    "back_pain_under_care": False,
-    "surgery_on": "2026-11-03",
-    "fracture_on": None,
-    "muscle_tear_on": None,
-    "other_conditions": "Sciatica",
-    "pressure_preference": "light",
-    "areas_to_avoid": "",
-}
+VERSION_1_ANSWERS = version_1_answers(
+    blood_pressure="controlled",
+    disc_disorder=True,
+    surgery_on="2026-11-03",
+    other_conditions="Sciatica",
+    pressure_preference="light",
+)

@@ -10,7 +10,7 @@ from screening import rules
 from screening.forms import ScreeningForm
 from screening.models import HealthScreening
 from tests.factories import ClientFactory
-from tests.screenings import form_data, review_url, screen
+from tests.screenings import form_data, review_url, screen, version_1_answers
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 
@@ -115,22 +115,13 @@ def test_every_answer_of_every_version_has_a_question():
 
 # What a reviewer sees
 
-VERSION_1_ANSWERS = {
-    "pregnant": False,
-    "fragile_bones": False,
-    "spinal_cord_injury": False,
-    "blood_clots_or_thinners": False,
-    "serious_heart_condition": False,
-    "blood_pressure": "controlled",
-    "disc_disorder": True,
-    "back_pain_under_care": False,
-    "surgery_on": "2026-11-03",
-    "fracture_on": None,
-    "muscle_tear_on": None,
-    "other_conditions": "Sciatica",
-    "pressure_preference": "light",
-    "areas_to_avoid": "",
-}
+VERSION_1_ANSWERS = version_1_answers(
+    blood_pressure="controlled",
+    disc_disorder=True,
+    surgery_on="2026-11-03",
+    other_conditions="Sciatica",
+    pressure_preference="light",
+)
 VERSION_2_ONLY = [
     "Do you have a fever or an infection",
     "aortic aneurysm",

@@ -28,6 +28,7 @@ from screening.rules import (
     triage,
     valid_until,
 )
+from tests.screenings import version_1_answers
 
 TODAY = datetime.date(2026, 11, 20)
 DAY = datetime.timedelta(days=1)
@@ -787,22 +788,14 @@ FULL_JSON = {
 }
 
 # A screening stored under questionnaire version 1 (its 14 questions).
-VERSION_1_JSON = {
-    "pregnant": False,
-    "fragile_bones": False,
-    "spinal_cord_injury": False,
-    "blood_clots_or_thinners": False,
-    "serious_heart_condition": False,
-    "blood_pressure": "controlled",
-    "disc_disorder": True,
-    "back_pain_under_care": False,
-    "surgery_on": "2026-11-03",
-    "fracture_on": None,
-    "muscle_tear_on": None,
-    "other_conditions": "asthma",
-    "pressure_preference": "light",
-    "areas_to_avoid": "left shoulder",
-}
+VERSION_1_JSON = version_1_answers(
+    blood_pressure="controlled",
+    disc_disorder=True,
+    surgery_on="2026-11-03",
+    other_conditions="asthma",
+    pressure_preference="light",
+    areas_to_avoid="left shoulder",
+)
 
 
 def test_answers_become_plain_json_values():

@@ -34,7 +34,7 @@ from tests.conftest import reviewers_group
 from tests.factories import ClientFactory, TreatmentFactory, UserFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
-from tests.screenings import decide, review_url, screen
+from tests.screenings import decide, review_url, screen, version_1_answers
 from tests.two_factor import force_login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -540,22 +540,7 @@ def test_an_approval_and_a_release_at_the_same_moment_end_in_one_state_and_one_e
 
 # A new questionnaire: older screenings keep what was booked on them, new bookings ask again
 
-V1_ANSWERS = {
-    "pregnant": False,
-    "fragile_bones": False,
-    "spinal_cord_injury": False,
-    "blood_clots_or_thinners": False,
-    "serious_heart_condition": False,
-    "blood_pressure": "normal",
-    "disc_disorder": False,
-    "back_pain_under_care": False,
-    "surgery_on": None,
-    "fracture_on": None,
-    "muscle_tear_on": None,
-    "other_conditions": "",
-    "pressure_preference": "medium",
-    "areas_to_avoid": "",
-}
+V1_ANSWERS = version_1_answers()
 
 
 def version_one_screening(client) -> HealthScreening:

@@ -81,6 +81,7 @@ def test_a_guest_picks_a_back_walking_time_signs_up_and_lands_on_its_confirmatio
     # 6. The confirmation of the very time picked as a guest.
     expect(page.get_by_role("heading", name="Confirm your booking")).to_be_visible()
     expect(page.get_by_text(f"{long_day(day)} {day.year} at 11:00")).to_be_visible()
+    page.wait_for_load_state("load")  # its load counted too
     assert len(screens) <= MOST_SCREENS, screens
     assert "/health-screening/new/" in screens[-2] and "/book/" in screens[-1]
     expect(page.get_by_text("You can change or cancel it online until")).to_be_visible()

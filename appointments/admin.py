@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 
 from . import services, waitlist
+from .free_times import local_days
 from .models import (
     Appointment,
     Equipment,
@@ -23,7 +24,6 @@ from .models import (
     WaitlistOffer,
     WorkingHours,
 )
-from .schedule import local_days
 from .services import holds
 
 NO_OVERLAPPING_HOURS = "appointments_workinghours_no_overlap"

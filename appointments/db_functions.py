@@ -22,7 +22,7 @@ _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]+")
 
 
 def configured_time_zone() -> str:
-    """The spa's zone, as settings.TIME_ZONE names it (appointments.schedule reads it too)."""
+    """The spa's zone, as settings.TIME_ZONE names it (appointments.free_times reads it too)."""
     zone = ZoneInfo(settings.TIME_ZONE).key  # refuses a zone Python does not know
     if not _ZONE_NAME.fullmatch(zone):
         raise ValueError(f"Unexpected time zone name: {zone!r}")

@@ -19,9 +19,9 @@ from clients.staff_sessions import second_factor_required
 from screening.eligibility import latest_screenings_first, therapist_sees_health_summary
 
 from . import visits
+from .free_times import local_days
 from .ics import therapist_feed
 from .models import Appointment, Therapist, TimeOff, WorkingHours, new_feed_token
-from .schedule import local_days
 from .services import BookingError
 
 FEED_PAST = datetime.timedelta(days=30)

@@ -19,7 +19,7 @@ from screening.eligibility import (
     back_walking_verdict,
 )
 
-from . import schedule, services, waitlist
+from . import free_times, services, waitlist
 from .availability import Slot
 from .forms import BookingForm, CancelForm, DayForm, RescheduleForm, format_start
 from .ics import appointment_attachment
@@ -66,7 +66,7 @@ def _calendar(
     """Four weeks from `first`; only days inside `bookable` (inclusive) offer their times,
     at `day_url(day)`. `selected`: the day whose times are shown; `marked`: the day of the
     appointment being moved."""
-    free = schedule.days_with_free_slots(slots)
+    free = free_times.days_with_free_slots(slots)
     weeks = []
     for week in range(CALENDAR_WEEKS):
         days = []
@@ -134,7 +134,7 @@ def treatment_list(request: HttpRequest) -> HttpResponse:
 def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The treatment, and a calendar of the next weeks showing which days have free times."""
     treatment = get_object_or_404(Treatment.objects.offered_online(), slug=slug)
-    bookable = schedule.bookable_days()
+    bookable = free_times.bookable_days()
     today = timezone.localdate()
     outlook = _back_walking_outlook(Client.objects.of(request.user), treatment, today)
     open_days = _open_days(outlook, bookable)
@@ -147,7 +147,7 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     therapist = _therapist_filter(request)
     shown = (max(first, open_days[0]), min(last, open_days[1])) if open_days else None
     slots = (
-        schedule.free_slots(
+        free_times.free_slots(
             treatment=treatment,
             first_day=shown[0],
             last_day=shown[1],
@@ -191,10 +191,10 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
     therapist = _therapist_filter(request)
     client = Client.objects.of(request.user)
     outlook = _back_walking_outlook(client, treatment, timezone.localdate())
-    bookable = schedule.bookable_days()
+    bookable = free_times.bookable_days()
     open_days = _open_days(outlook, bookable)
     slots = (
-        schedule.free_slots(
+        free_times.free_slots(
             treatment=treatment,
             first_day=date,
             last_day=date,
@@ -427,7 +427,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, next(iter(form.errors.values()))[0])
     treatment = appointment.treatment
     today = timezone.localdate()
-    bookable = schedule.bookable_days()
+    bookable = free_times.bookable_days()
     outlook = _back_walking_outlook(appointment.client, treatment, today)
     open_days = _open_days(outlook, bookable)
     therapist = _therapist_filter(request)
@@ -441,7 +441,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     last = first + datetime.timedelta(weeks=CALENDAR_WEEKS) - datetime.timedelta(days=1)
     shown = (max(first, open_days[0]), min(last, open_days[1])) if open_days else None
     slots = (
-        schedule.free_slots(
+        free_times.free_slots(
             treatment=treatment,
             first_day=shown[0],
             last_day=shown[1],

@@ -40,7 +40,7 @@ from django.utils import timezone
 from clients.models import Client
 from screening.eligibility import back_walking_outlook
 
-from . import schedule
+from . import free_times
 from .availability import Slot
 from .models import (
     Appointment,
@@ -85,7 +85,7 @@ def days_phrase(entry: WaitlistEntry) -> str:
 
 def open_days(*, by_staff: bool, now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
     """The days one can wait for: those that can still be booked (staff: from today)."""
-    first, last = schedule.bookable_days(now)
+    first, last = free_times.bookable_days(now)
     return (timezone.localdate(now) if by_staff else first), last
 
 
@@ -318,8 +318,8 @@ def _last_online_moment(start: datetime.datetime) -> datetime.datetime:
 
 def _booking_of(entry: WaitlistEntry) -> Appointment | None:
     """The client's booking of the treatment on one of the entry's days, made anywhere."""
-    start, _ = schedule.local_days(entry.first_day)
-    _, end = schedule.local_days(entry.last_day)
+    start, _ = free_times.local_days(entry.first_day)
+    _, end = free_times.local_days(entry.last_day)
     return (
         Appointment.objects.active()
         .filter(
@@ -350,7 +350,7 @@ def _status(entry: WaitlistEntry, start: datetime.datetime, now: datetime.dateti
     if _back_walking_refusal(entry.client, entry.treatment, day, now):
         return OfferStatus.NOT_FOR_YOU
     free = entry.treatment.is_active and any(
-        slot.start == start for slot in free_times(entry, day, now=now)
+        slot.start == start for slot in free_times_of(entry, day, now=now)
     )
     return OfferStatus.OPEN if free else OfferStatus.TAKEN
 
@@ -363,12 +363,12 @@ def offer_status(offer: WaitlistOffer, now: datetime.datetime | None = None) -> 
     return _status(offer.entry, offer.starts_at, now)
 
 
-def free_times(
+def free_times_of(
     entry: WaitlistEntry, day: datetime.date, *, now: datetime.datetime | None = None
 ) -> list[Slot]:
     """The free slots of the entry's treatment on `day`, with its therapist or any, for its
     client (online rules: minimum notice, horizon)."""
-    return schedule.free_slots(
+    return free_times.free_slots(
         treatment=entry.treatment,
         first_day=day,
         last_day=day,

@@ -106,7 +106,7 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
             "therapist": entry.therapist,
             "starts_at": timezone.localtime(found.starts_at),
             "date": day,
-            "times": _times(waitlist.free_times(entry, day)) if shown else [],
+            "times": _times(waitlist.free_times_of(entry, day)) if shown else [],
             "still_waiting": entry.is_active and entry.last_day >= timezone.localdate(),
         },
     )

@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appointments import schedule
+from appointments import free_times
 from appointments.front_desk import views
 from appointments.front_desk.day_book import load_day_book
 from appointments.models import Appointment, Treatment, WorkingHours
@@ -42,7 +42,7 @@ def busiest_day(first: datetime.date, days: int = 7) -> datetime.date:
     ranked = {}
     for offset in range(days):
         day = first + datetime.timedelta(days=offset)
-        start, end = schedule.local_days(day)
+        start, end = free_times.local_days(day)
         working = WorkingHours.objects.filter(weekday=day.weekday(), therapist__is_active=True)
         active = Appointment.objects.active().filter(starts_at__gte=start, starts_at__lt=end)
         ranked[day] = (working.values("therapist").distinct().count(), active.count())
@@ -56,7 +56,7 @@ def _occupancy(day: datetime.date, treatment: Treatment) -> tuple[int, int, floa
         for block in column.hours:
             start = datetime.datetime.combine(day, block.starts_at)
             working += datetime.datetime.combine(day, block.ends_at) - start
-    start, end = schedule.local_days(day)
+    start, end = free_times.local_days(day)
     active = Appointment.objects.active().filter(starts_at__gte=start, starts_at__lt=end)
     blocked = sum((a.blocked_until - a.starts_at for a in active), datetime.timedelta())
     return len(book.columns), active.count(), blocked / working if working else 0.0

@@ -1,4 +1,4 @@
-"""Free times computed in process: schedule.free_slots timed, its queries counted and timed."""
+"""Free times computed in process: free_times.free_slots timed, its queries counted and timed."""
 
 import datetime
 import statistics
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from appointments import availability, schedule
+from appointments import availability, free_times
 from appointments.models import Treatment
 
 
@@ -48,7 +48,7 @@ def measure(
     last_day = first_day + datetime.timedelta(days=days - 1)
 
     def run() -> list:
-        return schedule.free_slots(treatment=treatment, first_day=first_day, last_day=last_day)
+        return free_times.free_slots(treatment=treatment, first_day=first_day, last_day=last_day)
 
     for _ in range(warmup):
         run()
@@ -97,7 +97,7 @@ def _timed_queries():
 
 @contextmanager
 def _timed_pure():
-    """Wrap availability.free_slots, which schedule.free_slots calls through the module."""
+    """Wrap availability.free_slots, which free_times.free_slots calls through the module."""
     clock = _Clock()
     original = availability.free_slots
 

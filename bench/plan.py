@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.test import Client as TestClient
 from django.utils import timezone
 
-from appointments import schedule
+from appointments import free_times
 from appointments.forms import format_start
 from appointments.models import Appointment, Room, Treatment
 from clients.backends import BACKEND
@@ -93,11 +93,11 @@ def plan_bookings(
     now = timezone.now()
     # From tomorrow, so the two hours' minimum notice never runs out during the run.
     first_day = timezone.localdate(now) + datetime.timedelta(days=1)
-    last_day = schedule.bookable_days(now)[1]
+    last_day = free_times.bookable_days(now)[1]
     candidates = [
         (slot, treatment)
         for treatment in treatments
-        for slot in schedule.free_slots(
+        for slot in free_times.free_slots(
             treatment=treatment, first_day=first_day, last_day=last_day, now=now
         )
     ]
@@ -112,7 +112,7 @@ def plan_bookings(
         t.pk: sorted(
             rooms,
             key=lambda room, t=t: (
-                schedule.room_demand(room[1], needs, t.pk),
+                free_times.room_demand(room[1], needs, t.pk),
                 len(room[1]),
                 room[0],
             ),

@@ -41,7 +41,7 @@ def main() -> None:
     from django.db.migrations.executor import MigrationExecutor
     from django.test import Client as Browser
 
-    from appointments import availability, schedule, services
+    from appointments import availability, free_times, services
     from appointments.models import Appointment, Treatment
     from appointments.services import locking, outbox
     from clients.backends import BACKEND
@@ -81,7 +81,7 @@ def main() -> None:
     timers = {
         "django.contrib.auth.get_user (session and user)": (auth, "get_user"),
         "services.book_appointment (the whole service call)": (services, "book_appointment"),
-        "schedule.free_slots (availability, with its queries)": (schedule, "free_slots"),
+        "free_times.free_slots (availability, with its queries)": (free_times, "free_slots"),
         "  of which availability.free_slots (pure)": (availability, "free_slots"),
         "locking.lock_people (lock timeout + therapist and client locks)": (
             locking,

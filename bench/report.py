@@ -113,7 +113,7 @@ def _seeding(seeded: seed.Seeded, seconds: float) -> None:
 
 
 def _free_times(rows: list[freetimes.FreeTimes], name: str, repetitions: int) -> None:
-    _title(f"Free times in process: schedule.free_slots, {name} ({repetitions} runs each)")
+    _title(f"Free times in process: free_times.free_slots, {name} ({repetitions} runs each)")
     _table(
         ["span", "slots", "queries", "median ms", "p95 ms", "SQL ms", "pure ms", "other ms"],
         [

@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from appointments import schedule
+from appointments import free_times
 from appointments.management.commands.seed_demo import EQUIPMENT, TREATMENTS
 from appointments.models import (
     Appointment,
@@ -202,7 +202,7 @@ def _therapists(treatments: dict[str, Treatment], now: datetime.datetime) -> lis
             _Staff(therapist, times, days_off, [treatments[slug] for slug in slugs], time_off=[])
         )
     # A week of holiday in two weeks' time, and a sick day last week.
-    tz = schedule.spa_time_zone()
+    tz = free_times.spa_time_zone()
     today = timezone.localdate(now)
     monday = today - datetime.timedelta(days=today.weekday())
     for index, start_day, days in (
@@ -377,7 +377,7 @@ def _blocks(
     """The therapist's working blocks on `day` in UTC, leaving out those in time off."""
     if day.weekday() == 6 or day.weekday() in person.days_off:
         return []
-    tz = schedule.spa_time_zone()
+    tz = free_times.spa_time_zone()
     blocks = []
     for opens, closes in person.blocks:
         start = datetime.datetime.combine(day, opens, tzinfo=tz).astimezone(datetime.UTC)

@@ -3,7 +3,7 @@
 Rows are the booking grid (SPA_SLOT_STEP_MINUTES) from the first therapist's start to
 the last one's end. Each therapist's appointments span the rows of their blocked time
 (buffer included); around them a row is a free time of the chosen treatment (from
-schedule.free_slots, the same computation as online booking, for staff), working time
+free_times.free_slots, the same computation as online booking, for staff), working time
 with nothing to book, time off, or not working. However many therapists and
 appointments there are, it costs the same few queries.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .. import schedule
+from .. import free_times
 from ..availability import Slot
 from ..forms import format_start
 from ..models import Appointment, Therapist, TimeOff, Treatment, WorkingHours
@@ -82,8 +82,8 @@ def _span_of_day(
     date: datetime.date, hours: list[WorkingHours], appointments: list[Appointment]
 ) -> tuple[datetime.datetime, datetime.datetime]:
     """From the first start to the last end of anyone's day, on the step grid, local."""
-    tz = schedule.spa_time_zone()
-    day_start, day_end = schedule.local_days(date)
+    tz = free_times.spa_time_zone()
+    day_start, day_end = free_times.local_days(date)
     opens = [datetime.datetime.combine(date, block.starts_at, tzinfo=tz) for block in hours]
     closes = [datetime.datetime.combine(date, block.ends_at, tzinfo=tz) for block in hours]
     opens += [a.starts_at for a in appointments]
@@ -99,7 +99,7 @@ def _span_of_day(
 
 
 def _is_working(hours: list[WorkingHours], moment: datetime.datetime) -> bool:
-    wall = moment.astimezone(schedule.spa_time_zone()).time()
+    wall = moment.astimezone(free_times.spa_time_zone()).time()
     return any(block.starts_at <= wall < block.ends_at for block in hours)
 
 
@@ -145,7 +145,7 @@ def _column_cells(
     for slot in slots:
         index = row_of(slot.start)
         if 0 <= index < count:
-            local = slot.start.astimezone(schedule.spa_time_zone())
+            local = slot.start.astimezone(free_times.spa_time_zone())
             free_by_row[index].append({"local": local, "param": format_start(slot.start)})
 
     previous: Cell | None = None
@@ -175,7 +175,7 @@ def load_day_book(
     *, date: datetime.date, treatment: Treatment | None, now: datetime.datetime
 ) -> DayBook:
     """The day book of `date`, with the free times of `treatment` (None: none shown)."""
-    day_start, day_end = schedule.local_days(date)
+    day_start, day_end = free_times.local_days(date)
     appointments = list(
         with_front_desk_details(
             Appointment.objects.filter(starts_at__gte=day_start, starts_at__lt=day_end)
@@ -205,7 +205,7 @@ def load_day_book(
         time_off[absence.therapist_id].append(absence)
     slots: dict[int, list[Slot]] = defaultdict(list)
     if treatment is not None and ids:
-        for slot in schedule.free_slots(
+        for slot in free_times.free_slots(
             treatment=treatment, first_day=date, last_day=date, now=now, by_staff=True
         ):
             slots[slot.therapist_id].append(slot)
@@ -215,7 +215,7 @@ def load_day_book(
     starts = []
     moment = first
     while moment < last:
-        starts.append(moment.astimezone(schedule.spa_time_zone()))
+        starts.append(moment.astimezone(free_times.spa_time_zone()))
         moment += step
     by_therapist: dict[int, list[Appointment]] = defaultdict(list)
     for appointment in active:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clients import services as client_services
 from clients.models import Client
 
-from .. import schedule, services, visits, waitlist
+from .. import free_times, services, visits, waitlist
 from ..availability import Slot
 from ..forms import format_start
 from ..models import Appointment, Therapist, Treatment
@@ -504,7 +504,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     date = date or max(_local_day(visit.starts_at), timezone.localdate())
     if not EARLIEST_DAY <= date <= LATEST_DAY:
         date = timezone.localdate()
-    slots = schedule.free_slots(
+    slots = free_times.free_slots(
         treatment=visit.treatment,
         first_day=date,
         last_day=date,

@@ -4,7 +4,7 @@ and whom to call. Three queries, however long the lists."""
 import datetime
 from dataclasses import dataclass
 
-from .. import schedule
+from .. import free_times
 from ..models import Appointment, PreSessionCheck
 from .day_book import with_front_desk_details
 from .wording import call_reason
@@ -22,7 +22,7 @@ class WorkList:
 
 
 def load_work_list(*, today: datetime.date, now: datetime.datetime) -> WorkList:
-    day_start, day_end = schedule.local_days(today)
+    day_start, day_end = free_times.local_days(today)
     arrivals = list(
         with_front_desk_details(
             Appointment.objects.active().filter(starts_at__gte=day_start, starts_at__lt=day_end)

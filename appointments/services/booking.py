@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from clients.models import Client
 
-from .. import schedule
+from .. import free_times
 from ..availability import Slot
 from ..models import CLIENT_OVERLAP, ROOM_OVERLAP, Appointment, Notice, Therapist, Treatment
 from . import locking
@@ -97,7 +97,7 @@ def nearest_free_times(
     would send the person round in a circle.
     """
     day = day_of(start)
-    slots = schedule.free_slots(
+    slots = free_times.free_slots(
         treatment=treatment,
         first_day=day - datetime.timedelta(days=2),
         last_day=day + datetime.timedelta(days=2),
@@ -144,7 +144,7 @@ def _not_available(request: SlotRequest) -> BookingError:
 
 def _slots_at(request: SlotRequest, therapist_id: int | None) -> list[Slot]:
     day = day_of(request.start)
-    slots = schedule.free_slots(
+    slots = free_times.free_slots(
         treatment=request.treatment,
         first_day=day,
         last_day=day,
@@ -163,7 +163,7 @@ def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:
     Ties are broken at random, so clients booking the same time at the same moment
     spread over the free therapists instead of all queueing for one.
     """
-    day_start, day_end = schedule.local_days(day)
+    day_start, day_end = free_times.local_days(day)
     counts = dict(
         Appointment.objects.active()
         .filter(

@@ -11,14 +11,14 @@ from clients.age import is_adult_on
 from clients.models import Client
 from screening.eligibility import HealthScreening, back_walking_verdict
 
-from .. import schedule
+from .. import free_times
 from ..models import Appointment, Treatment
 from .errors import BookingError, Refusal
 
 
 def day_of(start: datetime.datetime) -> datetime.date:
     """The spa's local date of a moment."""
-    return start.astimezone(schedule.spa_time_zone()).date()
+    return start.astimezone(free_times.spa_time_zone()).date()
 
 
 def under_age_refusal(

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 from psycopg2 import errorcodes
 
-from appointments import schedule, services
+from appointments import free_times, services
 from appointments.db_functions import sync_spa_time_zone
 from appointments.models import Appointment
 from clients.services import correct_date_of_birth as correct_date_of_birth_service
@@ -504,7 +504,7 @@ def test_a_correction_through_the_service_commits_because_it_cancels_in_time(
     client = ClientFactory(date_of_birth=D(1990, 3, 27))
     screen(client)
     day = timezone.localdate() + datetime.timedelta(days=3)
-    start = datetime.datetime.combine(day, datetime.time(10), tzinfo=schedule.spa_time_zone())
+    start = datetime.datetime.combine(day, datetime.time(10), tzinfo=free_times.spa_time_zone())
     appointment = services.book_appointment(
         client=client, treatment=back_walking.treatment, start=start, health_unchanged=True
     )

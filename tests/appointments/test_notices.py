@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from appointments import schedule
+from appointments import free_times
 from appointments.models import Appointment, Notice
 from appointments.notifications import (
     MAX_ATTEMPTS,
@@ -283,7 +283,7 @@ def test_two_senders_at_once_send_each_notice_exactly_once(settings):
     day = timezone.localdate() + datetime.timedelta(days=3)
     starts = [
         slot.start
-        for slot in schedule.free_slots(treatment=spa.treatment, first_day=day, last_day=day)
+        for slot in free_times.free_slots(treatment=spa.treatment, first_day=day, last_day=day)
     ][::5][:6]
     clients = ClientFactory.create_batch(len(starts))
     for client, start in zip(clients, starts, strict=True):
@@ -323,7 +323,7 @@ def test_send_notices_makes_one_pass_and_says_what_it_did(spa, ana):
 def test_the_worker_sends_while_it_runs_and_stops_cleanly(stop):
     spa = open_spa()
     day = timezone.localdate() + datetime.timedelta(days=3)
-    slot = schedule.free_slots(treatment=spa.treatment, first_day=day, last_day=day)[0]
+    slot = free_times.free_slots(treatment=spa.treatment, first_day=day, last_day=day)[0]
     appointment = book(spa, ClientFactory(user__email="wren@example.com"), slot.start)
     env = {**os.environ, "DATABASE_URL": _database_url(), "EMAIL_URL": "consolemail://"}
     worker = subprocess.Popen(

@@ -38,7 +38,7 @@ from django.db import connection, connections
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from appointments import schedule, services
+from appointments import free_times, services
 from appointments.forms import format_start
 from appointments.models import Appointment
 from clients.models import Client
@@ -86,7 +86,7 @@ def free_starts(spa: Spa, *, rounds: int) -> list[datetime.datetime]:
     starts = []
     for offset in range(3, 3 + rounds):
         day = timezone.localdate() + datetime.timedelta(days=offset)
-        slots = schedule.free_slots(treatment=spa.treatment, first_day=day, last_day=day)
+        slots = free_times.free_slots(treatment=spa.treatment, first_day=day, last_day=day)
         noon = next(slot.start for slot in slots if timezone.localtime(slot.start).hour == 12)
         # Every therapist must really be free then, or a refusal would prove nothing.
         free = {slot.therapist_id for slot in slots if slot.start == noon}

@@ -6,7 +6,7 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from appointments import schedule
+from appointments import free_times
 from appointments.models import Appointment, Equipment, Qualification, Room, TimeOff
 from appointments.services import (
     BookingError,
@@ -334,7 +334,7 @@ def test_free_slots_never_offer_a_booked_time(spa, ana):
 
     starts = {
         slot.start
-        for slot in schedule.free_slots(
+        for slot in free_times.free_slots(
             treatment=spa.treatment, first_day=TOMORROW, last_day=TOMORROW
         )
     }

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from appointments import schedule, waitlist
+from appointments import free_times, waitlist
 from appointments.forms import format_start
 from appointments.models import (
     Appointment,
@@ -86,7 +86,8 @@ def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
 
 def free_starts(treatment: Treatment, day: datetime.date = DAY) -> list[datetime.datetime]:
     return [
-        slot.start for slot in schedule.free_slots(treatment=treatment, first_day=day, last_day=day)
+        slot.start
+        for slot in free_times.free_slots(treatment=treatment, first_day=day, last_day=day)
     ]
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from appointments.free_times import local_days
 from appointments.models import Appointment
-from appointments.schedule import local_days
 from clients.models import Client
 from tests.appointments.front_desk import front_desk_user
 from tests.factories import PASSWORD, ClientFactory

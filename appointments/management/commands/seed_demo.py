@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from appointments import schedule, services
+from appointments import free_times, services
 from appointments.models import (
     Appointment,
     Equipment,
@@ -294,7 +294,7 @@ class Command(BaseCommand):
         rng = random.Random(2026)
         clients = list(Client.objects.filter(user__email__in=[r[0] for r in REGULARS]))
         clients.append(Client.objects.get(user__email="ana@spa.example"))
-        first, _ = schedule.bookable_days()
+        first, _ = free_times.bookable_days()
         booked = 0
         for therapist in Therapist.objects.active().prefetch_related("treatments"):
             treatments = list(therapist.treatments.active())
@@ -306,7 +306,7 @@ class Command(BaseCommand):
     def _fill_day(self, rng, therapist, treatments, clients, day) -> int:
         booked = 0
         treatment = rng.choice(treatments)
-        slots = schedule.free_slots(
+        slots = free_times.free_slots(
             treatment=treatment, first_day=day, last_day=day, therapist_id=therapist.pk
         )
         taken_until = None

@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from appointments.services import book_appointment
 from tests.browser.conftest import accessibility_problems
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, ClientFactory, UserFactory
 from tests.scheduling import TOMORROW, at, open_spa
 from tests.two_factor import authenticator_app, type_code
 
@@ -40,9 +41,6 @@ def log_in_to_the_admin(page: Page, user) -> None:
 
 
 def test_the_admin_pages_staff_book_on_pass_axe(page: Page):
-    from appointments.services import book_appointment
-    from tests.factories import ClientFactory
-
     spa = open_spa(name="Swedish massage")
     appointment = book_appointment(
         client=ClientFactory(full_name="Wren Walker"),
@@ -55,8 +53,16 @@ def test_the_admin_pages_staff_book_on_pass_axe(page: Page):
     for url in (
         reverse("admin:index"),
         reverse("admin:appointments_appointment_changelist"),
+        reverse("admin:clients_client_changelist"),  # a search box with help text
         reverse("admin:appointments_appointment_add"),
-        reverse("admin:appointments_appointment_change", args=[appointment.pk]),
     ):
         page.goto(url)
         expect(page.locator("#content")).to_be_visible()
+
+    # The three fixes, as a screen reader and a colour-blind person meet them.
+    expect(page.get_by_role("textbox", name="Date:")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Time:")).to_be_visible()
+    expect(page.get_by_role("combobox", name=re.compile(r"^Client:"))).to_be_visible()
+    page.goto(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
+    breadcrumb = page.locator(".breadcrumbs").get_by_role("link", name="Appointments")
+    expect(breadcrumb).to_have_css("text-decoration-line", "underline")

@@ -72,7 +72,7 @@ def test_a_receptionist_books_a_caller_is_refused_back_walking_moves_and_marks_a
     page.get_by_role("link", name="Next day").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{tomorrow:%A %-d %B %Y}")
     page.get_by_label("Free times for").select_option(label="Swedish massage")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     page.get_by_role("link", name="Book 10:00 with Noor").click()
     expect(page.get_by_role("heading", name="Who is it for?")).to_be_visible()
     new_client = page.get_by_role("region", name="New client")
@@ -94,7 +94,7 @@ def test_a_receptionist_books_a_caller_is_refused_back_walking_moves_and_marks_a
 
     # Back-walking for Ana, who has no screening: refused, and told why in staff words.
     page.get_by_label("Free times for").select_option(label="Ashiatsu back-walking")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     page.get_by_role("link", name="Book 12:00 with Kai").click()
     page.get_by_label("Find a client").fill("ana")
     page.get_by_role("button", name="Search").click()

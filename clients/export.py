@@ -172,25 +172,11 @@ def _answers(screening: HealthScreening) -> list[dict[str, Any]]:
     return [
         {
             "question": ScreeningForm.question_for(name),
-            "answer": _answer_text(name, value),
+            "answer": ScreeningForm.answer_text(name, value),
             "value": value,
         }
         for name, value in answers.items()
     ]
-
-
-def _answer_text(name: str, value: object) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if name in ScreeningForm.DATED_ANSWERS:
-        # Asked as yes/no, then the date: no date means they answered no.
-        return f"Yes, on {value:%-d %B %Y}" if isinstance(value, datetime.date) else "No"
-    if value == "":
-        return "\u2013"
-    for choice, label in getattr(ScreeningForm.base_fields[name], "choices", []):
-        if choice == value:
-            return str(label)
-    return str(value)
 
 
 def _email(notice: Notice) -> dict[str, Any]:

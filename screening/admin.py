@@ -5,8 +5,6 @@ Nothing here deletes a screening, the answers are read-only, and the admin's
 change history records which decision was made, never what was answered.
 """
 
-import datetime
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
@@ -297,7 +295,7 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         except ValueError:
             return f"These answers do not match questionnaire version {version}: not shown."
         rows = [
-            (ScreeningForm.question_for(name), _answer_text(name, value))
+            (ScreeningForm.question_for(name), ScreeningForm.answer_text(name, value))
             for name, value in answers.items()
         ]
         return format_html(
@@ -351,23 +349,6 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
 
 def _own(screening: HealthScreening, request: HttpRequest) -> bool:
     return screening.client.user_id == request.user.pk
-
-
-def _answer_text(name: str, value) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if name in ScreeningForm.DATED_ANSWERS:
-        # Asked as yes/no, then the date: no date means they answered no.
-        if isinstance(value, datetime.date):
-            return f"Yes, on {value:%-d %B %Y}"
-        return "No"
-    if value == "":
-        return "\u2013"
-    field = ScreeningForm.base_fields[name]
-    for choice, label in getattr(field, "choices", []):
-        if choice == value:
-            return label
-    return str(value)
 
 
 @admin.register(HealthScreening)

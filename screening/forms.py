@@ -207,3 +207,18 @@ class ScreeningForm(forms.Form):
         """The question the form asks for one rules.Answers field (for a date, its yes/no
         question)."""
         return str(cls.base_fields[cls.DATED_ANSWERS.get(answer, answer)].label)
+
+    @classmethod
+    def answer_text(cls, answer: str, value: object) -> str:
+        """One stored answer as the client gave it, in words (reviewers' page, the export)."""
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if answer in cls.DATED_ANSWERS:
+            # Asked as yes/no, then the date: no date means they answered no.
+            return f"Yes, on {value:%-d %B %Y}" if isinstance(value, datetime.date) else "No"
+        if value == "":
+            return "\u2013"
+        for choice, label in getattr(cls.base_fields[answer], "choices", []):
+            if choice == value:
+                return str(label)
+        return str(value)

@@ -36,17 +36,20 @@ class DayBookTime:
     html_kb: float
 
 
-def busiest_day(first: datetime.date, days: int = 7) -> datetime.date:
-    """Among the `days` from `first`, the day the most therapists work, then the one with
-    the most appointments: the widest day book."""
-    ranked = {}
+def widest_day(
+    first: datetime.date, treatment: Treatment, *, target: float, days: int = 28
+) -> datetime.date:
+    """Among the `days` from `first`, a day on which the most therapists work, and of those
+    the one whose occupancy is nearest the seeded `target`: the widest day book, as full as
+    a usual day of the spa (a single day drifts a few points from the spa's average)."""
+    working_on = {}
     for offset in range(days):
         day = first + datetime.timedelta(days=offset)
-        start, end = free_times.local_days(day)
         working = WorkingHours.objects.filter(weekday=day.weekday(), therapist__is_active=True)
-        active = Appointment.objects.active().filter(starts_at__gte=start, starts_at__lt=end)
-        ranked[day] = (working.values("therapist").distinct().count(), active.count())
-    return max(ranked, key=ranked.get)
+        working_on[day] = working.values("therapist").distinct().count()
+    most = max(working_on.values())
+    widest = [day for day, count in working_on.items() if count == most]
+    return min(widest, key=lambda day: abs(_occupancy(day, treatment)[2] - target))
 
 
 def _occupancy(day: datetime.date, treatment: Treatment) -> tuple[int, int, float]:

@@ -56,7 +56,7 @@ def run(*, options: argparse.Namespace, env: dict[str, str], booked_treatments) 
         for days, label in ((1, "1 day"), (14, "14 days"), (28, "28 days (calendar page)"))
     ]
     _free_times(rows, treatment.name, options.repetitions)
-    day = daybook.busiest_day(tomorrow)
+    day = daybook.widest_day(tomorrow, treatment, target=seed.TARGET_OCCUPANCY)
     _day_book(daybook.measure(day=day, treatment=treatment, repetitions=options.repetitions))
 
     failures = _http(options, env, seeded, booked_treatments)
@@ -151,7 +151,7 @@ def _day_book(row: daybook.DayBookTime) -> None:
             [
                 str(row.therapists),
                 str(row.appointments),
-                f"{row.occupancy:.0%}",
+                f"{row.occupancy:.1%}",
                 str(row.queries),
                 f"{row.median_ms:.1f}",
                 f"{row.p95_ms:.1f}",
@@ -160,8 +160,9 @@ def _day_book(row: daybook.DayBookTime) -> None:
         ],
     )
     print(
-        "appointments.front_desk.views.day called directly (no middleware), for the day of the "
-        "next seven on which the most therapists work, with the same treatment's free times."
+        "appointments.front_desk.views.day called directly (no middleware), with the same "
+        "treatment's free times, for the day of the next 28 on which the most therapists work "
+        "whose occupancy is nearest the seeded target (60%)."
     )
 
 

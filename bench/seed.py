@@ -1,4 +1,4 @@
-"""A realistic spa for the benchmark: 10 therapists, 5 rooms, 300 clients, 8 weeks of bookings.
+"""A realistic spa for the benchmark: 10 therapists, 7 rooms, 300 clients, 8 weeks of bookings.
 
 Appointments are computed here and written with bulk_create: this is benchmark data, not a
 user path, and going through the booking service would take minutes. The computation keeps
@@ -39,6 +39,7 @@ CLIENTS = 300
 STEP = datetime.timedelta(minutes=15)
 CANCELLED_SHARE = 0.05  # extra cancelled rows, which hold no time but are still in the table
 GAP_STEPS = (1, 2, 4, 6)  # free quarter hours left between appointments
+TARGET_OCCUPANCY = 0.6  # of each therapist's working time, blocked by appointments
 OPEN_HOURS = 9  # 09:00-18:00, Monday to Saturday: the rooms' capacity
 
 BARS, ROPE, TABLE = "Overhead bars", "Floor mat with rope", "Massage table"
@@ -48,6 +49,8 @@ ROOMS = {
     "Oak room": [BARS, TABLE],
     "Linden room": [ROPE, TABLE],
     "Willow room": [TABLE],
+    "Maple room": [BARS, TABLE],
+    "Birch room": [BARS, TABLE],
 }
 
 # Working blocks, Monday to Saturday; a split shift has a long lunch break.
@@ -114,7 +117,9 @@ def _utc_days(start: datetime.datetime, end: datetime.datetime) -> list[datetime
     return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def seed(*, now: datetime.datetime, target: float = 0.6, rng_seed: int = 2026) -> Seeded:
+def seed(
+    *, now: datetime.datetime, target: float = TARGET_OCCUPANCY, rng_seed: int = 2026
+) -> Seeded:
     rng = random.Random(rng_seed)
     today = timezone.localdate(now)
     first_day = today - datetime.timedelta(weeks=WEEKS_BEFORE)

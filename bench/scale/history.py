@@ -28,9 +28,12 @@ REMINDER_LEAD = datetime.timedelta(hours=24)
 # Days back that still have reminders in the outbox, and how far ahead they are written
 # already: send_reminders then finds the last hour of its 24-hour window still to do.
 REMINDERS_BACK = datetime.timedelta(days=3)
-REMINDED_AHEAD = datetime.timedelta(hours=23)
+REMINDED_AHEAD = datetime.timedelta(hours=22)
+BOOKED_AHEAD = datetime.timedelta(days=45)
 CHECKED_BACK = datetime.timedelta(days=30)  # pre-session checks kept for recent sessions
-UNSENT_SHARE = 0.02  # of the last day's notices: still owed (send_notices has work)
+# Notices of the last minutes are still owed in part: send_notices' pass has some work.
+UNSENT_WINDOW = datetime.timedelta(hours=2)
+UNSENT_SHARE = 0.3
 GIVEN_UP_SHARE = 0.0005
 SKIPPED_SHARE = 0.002
 APPOINTMENT_COLUMNS = [
@@ -52,7 +55,7 @@ class History:
 
 
 class Outbox:
-    """Notice rows: mostly sent; a few of the last day's still owed, a few given up."""
+    """Notice rows: mostly sent; some of the last two hours' still owed, a few given up."""
 
     COLUMNS = [
         "id", "appointment_id", "screening_id", "user_id", "waitlist_offer_id",
@@ -62,7 +65,7 @@ class Outbox:
 
     def __init__(self, rng: random.Random, now: datetime.datetime) -> None:
         self.rng = rng
-        self.recent = now - datetime.timedelta(days=1)
+        self.recent = now - UNSENT_WINDOW
         self.copier = Copier("appointments_notice", self.COLUMNS)
         self.count = 0
 
@@ -303,10 +306,12 @@ def write(
 
                     if held:
                         created = now - datetime.timedelta(seconds=rng.randint(3_600, 60 * 3_600))
+                    elif future:
+                        # Booked some time in the last weeks, no earlier than 45 days ahead.
+                        earliest = max(start - BOOKED_AHEAD, now - BOOKED_AHEAD)
+                        created = earliest + (now - earliest) * rng.random()
                     else:
                         created = start - leads[rng.randrange(len(leads))]
-                        if created >= now:
-                            created = now - datetime.timedelta(seconds=rng.randint(60, 7_200))
                     created_text = text(created)
                     hold, updated, arrived = "\\N", created_text, "\\N"
                     if held:

@@ -298,7 +298,14 @@ def site_pages(people: Cast, *, runs: int) -> list[Page]:
         Page("client", "erasure request page", "/account/delete-my-data/"),
     ]
     if people.offer is not None:
-        pages.append(Page("client", "waitlist offer", f"/waitlist/offers/{people.offer.token}/"))
+        pages.append(
+            Page(
+                "client",
+                "waitlist offer (still free: on to the booking form)",
+                f"/waitlist/offers/{people.offer.token}/",
+                expect="302",
+            )
+        )
 
     therapist_visit = people.therapist_visit
     pages += [

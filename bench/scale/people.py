@@ -90,7 +90,10 @@ ANSWER_PROFILES = [
     (3, rules.nothing_to_declare(disc_disorder=True)),
     (2, rules.nothing_to_declare(fragile_bones=True)),
 ]
-PENDING_DAYS = 14  # screenings that need a human stay in the queue this long at most
+# The review queue: screenings that need a human, all from the last few days (reviewers
+# keep up), about 150 in the full chain.
+PENDING_DAYS = 3
+QUEUE_PER_100_000_CLIENTS = 150
 REVIEW_LAG = datetime.timedelta(days=1)
 
 
@@ -414,6 +417,13 @@ def screenings(
     end = now.timestamp() - 3 * 86_400
     pending_after = now.timestamp() - PENDING_DAYS * 86_400
     per_client = size.screenings / (size.clients - len(minors))
+    to_review = next(p for p in profiles if p.outcome == rules.Outcome.NEEDS_REVIEW.value)
+    queued = set(
+        rng.sample(
+            [c for c in range(2, size.clients + 1) if c not in minors],
+            max(3, size.clients * QUEUE_PER_100_000_CLIENTS // 100_000),
+        )
+    )
     rows = Copier(
         "screening_healthscreening",
         [
@@ -467,11 +477,8 @@ def screenings(
             last = number == count - 1
             if is_persona and last:
                 moment, profile = now.timestamp() - 60 * 86_400, profiles[0]
-            elif (
-                last and profile.outcome == rules.Outcome.NEEDS_REVIEW.value and rng.random() < 0.5
-            ):
-                # Recent ones wait for a reviewer: the queue, and the held bookings.
-                moment = rng.uniform(pending_after, end)
+            elif last and client_id in queued:
+                moment, profile = rng.uniform(pending_after, now.timestamp() - 3 * 3600), to_review
             moment = previous = max(moment, previous + 60)  # oldest first, for Screenings.on
             submitted = datetime.datetime.fromtimestamp(moment, tz=datetime.UTC)
             review, reviewer, reviewed_at, note = "not_needed", "\\N", "\\N", ""

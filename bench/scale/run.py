@@ -110,7 +110,7 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
     from django.db.backends.signals import connection_created
 
     from . import commands, pages, report
-    from .measure import Result, measure
+    from .measure import Result, find_big_tables, measure
     from .views import create_table
 
     # A runaway statement (a facet count over millions of rows) fails the page as
@@ -124,6 +124,7 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
     if connection.connection is not None:
         limit(connection)
     create_table()
+    big = find_big_tables()
 
     facts = {
         "Machine": report.machine(),
@@ -138,6 +139,7 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
                 f"{record['persona']['upcoming']} upcoming appointments",
             ),
             ("measured at", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")),
+            ("big tables (a Seq Scan on one is flagged)", ", ".join(sorted(big))),
         ],
     }
     for title, rows in facts.items():

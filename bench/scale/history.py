@@ -171,69 +171,36 @@ def write(
     persona: dict,
     outbox: Outbox,
 ) -> History:
+    """Every day's slots, filled to the share that makes about `size.appointments` rows:
+    the past evenly, the coming weeks less and less."""
     tz = spa_time_zone()
     today = now.astimezone(tz).date()
     days = [first_day + datetime.timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     rosters = _rosters(rng=rng, plans=plans, cat=cat, days=days)
     horizon = (last_day - today).days
-    past_cells = sum(
-        len(rosters[day, shift]) * SLOTS_PER_SHIFT
-        for day in days
-        if day < today
-        for shift in SHIFTS
-    )
+
+    def cells(day: datetime.date) -> int:
+        return sum(len(rosters[day, shift]) for shift in SHIFTS) * SLOTS_PER_SHIFT
+
+    past_cells = sum(cells(day) for day in days if day < today)
     future_expected = sum(
-        len(rosters[day, shift]) * SLOTS_PER_SHIFT * _future_fill((day - today).days, horizon)
-        for day in days
-        if day >= today
-        for shift in SHIFTS
+        cells(day) * _future_fill((day - today).days, horizon) for day in days if day >= today
     )
     active_target = size.appointments / (1 + CANCELLED_SHARE)
     past_fill = min(0.97, max(0.01, (active_target - future_expected) / max(past_cells, 1)))
 
-    persona_id = persona["client"]
-    # The persona comes every week or so: slots drawn from the past, and three upcoming ones
-    # (in two days, in ten days, in three weeks) that they can open, move and cancel.
-    past_slots = [
-        (day, shift, k)
-        for day in days
-        if day < today
-        for shift in SHIFTS
-        if rosters[day, shift]
-        for k in range(SLOTS_PER_SHIFT)
-    ]
-    forced = set(rng.sample(past_slots, min(persona["past"], len(past_slots))))
-    for ahead in (2, 10, 21):
-        day = today + datetime.timedelta(days=ahead)
-        shift = next((shift for shift in SHIFTS if rosters.get((day, shift))), None)
-        if shift is not None:
-            forced.add((day, shift, 1))
-
-    population = list(range(1, size.clients + 1))
-    # Regulars: one client in seven comes four times as often as the others.
-    population += [client for client in population if client % 7 == 0] * 3
-    pending = list(screenings.pending_clients)
-    rng.shuffle(pending)
-    adults = [client for client in range(1, size.clients + 1) if client not in minors]
-
-    appointments = Copier("appointments_appointment", APPOINTMENT_COLUMNS)
-    checks = Copier(
-        "appointments_presessioncheck",
-        ["id", "appointment_id", "outcome", "reason", "recorded_by_id", "recorded_at"],
+    calendar = _Calendar(
+        rng=rng,
+        now=now,
+        today=today,
+        clients=size.clients,
+        screenings=screenings,
+        minors=minors,
+        persona_id=persona["client"],
+        outbox=outbox,
     )
-    leads = [datetime.timedelta(hours=rng.randint(2, 48)) for _ in range(40)] + [
-        datetime.timedelta(days=rng.randint(2, 45), minutes=rng.randint(0, 1439))
-        for _ in range(160)
-    ]
-    history = History(0, 0, 0, past_fill, 0, 0)
-    appointment_id = 0
-    check_id = 0
-    reminded_from, reminded_until = now - REMINDERS_BACK, now + REMINDED_AHEAD
-    checked_from = now - CHECKED_BACK
-    hold_until = now + datetime.timedelta(days=14)
-    unclosed_from = now - datetime.timedelta(days=2)
-    follow_up_from = now - datetime.timedelta(days=7)
-
+    calendar.history.past_fill = past_fill
+    forced = _persona_slots(rng, rosters, days, today, persona["past"])
     for day in days:
         fill = past_fill if day < today else _future_fill((day - today).days, horizon)
         for shift in SHIFTS:
@@ -244,168 +211,261 @@ def write(
                 day, datetime.time.fromisoformat(SHIFTS[shift][0]), tzinfo=tz
             )
             for k in range(SLOTS_PER_SHIFT):
-                start = (opens + k * SLOT).astimezone(datetime.UTC)
-                is_forced = (day, shift, k) in forced
                 booked = [pair for pair in pairs if rng.random() < fill]
+                is_forced = (day, shift, k) in forced
                 if is_forced and not booked:
                     booked = [pairs[0]]
-                if not booked:
-                    continue
-                drawn = rng.sample(population, min(len(population), len(booked) * 6 // 5 + 5))
-                used: set[int] = set()
-                queue = iter(drawn)
-                waiting_minors: list[int] = []
-                start_text = text(start)
-                ends: dict[int, tuple[str, str, datetime.datetime]] = {}
-                for index, pair in enumerate(booked):
-                    treatment = (
-                        pair.treatments[0]
-                        if len(pair.treatments) == 1
-                        else rng.choices(pair.treatments, pair.weights)[0]
-                    )
-                    back_walking = treatment.is_back_walking
-                    future = start >= now
-                    held = (
-                        back_walking
-                        and future
-                        and start < hold_until
-                        and pending
-                        and rng.random() < HOLD_SHARE
-                    )
-                    if is_forced and index == 0:
-                        client = persona_id
-                        if future:
-                            history.persona_upcoming += 1
-                        else:
-                            history.persona_past += 1
-                    elif held:
-                        client = pending.pop()
-                        if client in used:
-                            held, client = False, None
-                    else:
-                        client = None
-                    if client is None:
-                        if not back_walking and waiting_minors:
-                            client = waiting_minors.pop()
-                        else:
-                            client = _next_client(queue, used, persona_id)
-                            while client is not None and back_walking and client in minors:
-                                waiting_minors.append(client)
-                                client = _next_client(queue, used, persona_id)
-                        if client is None:
-                            continue  # the slot ran out of clients to draw (tiny seeds)
-                    used.add(client)
-                    if treatment.pk not in ends:
-                        end = start + treatment.duration
-                        ends[treatment.pk] = (
-                            text(end),
-                            text(end + treatment.buffer),
-                            end,
-                        )
-                    end_text, blocked_text, end = ends[treatment.pk]
-
-                    if held:
-                        created = now - datetime.timedelta(seconds=rng.randint(3_600, 60 * 3_600))
-                    elif future:
-                        # Booked some time in the last weeks, no earlier than 45 days ahead.
-                        earliest = max(start - BOOKED_AHEAD, now - BOOKED_AHEAD)
-                        created = earliest + (now - earliest) * rng.random()
-                    else:
-                        created = start - leads[rng.randrange(len(leads))]
-                    created_text = text(created)
-                    hold, updated, arrived = "\\N", created_text, "\\N"
-                    if held:
-                        status = "pending_review"
-                        expiry = min(
-                            created + datetime.timedelta(hours=48),
-                            start - datetime.timedelta(hours=4),
-                        )
-                        hold = text(expiry)
-                        history.held += 1
-                    elif future:
-                        status = "confirmed"
-                    elif start >= unclosed_from and rng.random() < 0.25:
-                        status = "confirmed"  # not marked yet by the therapist or the desk
-                    elif rng.random() < NO_SHOW_SHARE:
-                        status, updated = "no_show", end_text
-                    else:
-                        status, updated = "completed", end_text
-                    if day == today and not future and status != "no_show":
-                        arrived = text(start - datetime.timedelta(minutes=5))
-                    screening = "\\N"
-                    if held:
-                        screening = str(screenings.latest(client))
-                    elif back_walking:
-                        found = screenings.on(client, created.timestamp())
-                        screening = "\\N" if found is None else str(found)
-                    reminder = "\\N"
-                    if reminded_from < start <= reminded_until:
-                        reminded = max(created, start - REMINDER_LEAD)
-                        reminder = text(reminded)
-                    follow_up = (
-                        "t" if start >= follow_up_from and rng.random() < FOLLOW_UP_SHARE else "f"
-                    )
-                    appointment_id += 1
-                    history.active += 1
-                    appointments.add(
-                        f"{appointment_id}\t{client}\t{pair.plan.therapist_id}\t{treatment.pk}\t"
-                        f"{pair.room}\t{start_text}\t{end_text}\t{blocked_text}\t{status}\t"
-                        f"{created_text}\t{updated}\t\\N\t\t0\t{reminder}\t{screening}\t{hold}\t"
-                        f"{follow_up}\t{arrived}"
-                    )
-                    outbox.add(
-                        kind="held" if held else "confirmation",
-                        created=created,
-                        appointment=appointment_id,
-                    )
-                    if reminder != "\\N":
-                        outbox.add(kind="reminder", created=reminded, appointment=appointment_id)
-                    if back_walking and status == "completed" and start >= checked_from:
-                        check_id += 1
-                        checks.add(
-                            f"{check_id}\t{appointment_id}\tdone\t\t{pair.plan.user_id}\t"
-                            f"{text(start - datetime.timedelta(minutes=2))}"
-                        )
-                    if rng.random() < CANCELLED_SHARE:
-                        # Someone else had this time first, and cancelled it.
-                        appointment_id += 1
-                        history.cancelled += 1
-                        other = adults[rng.randrange(len(adults))]
-                        booked_at = start - leads[rng.randrange(len(leads))]
-                        booked_at = min(booked_at, now - datetime.timedelta(days=1))
-                        cancelled_at = min(
-                            booked_at + datetime.timedelta(hours=rng.randint(1, 72)),
-                            start - datetime.timedelta(hours=1),
-                            now - datetime.timedelta(minutes=5),
-                        )
-                        booked_text, cancelled_text = text(booked_at), text(cancelled_at)
-                        screening_of_other = "\\N"
-                        if back_walking:
-                            found = screenings.on(other, booked_at.timestamp())
-                            screening_of_other = "\\N" if found is None else str(found)
-                        appointments.add(
-                            f"{appointment_id}\t{other}\t{pair.plan.therapist_id}\t"
-                            f"{treatment.pk}\t{pair.room}\t{start_text}\t{end_text}\t"
-                            f"{blocked_text}\tcancelled\t{booked_text}\t{cancelled_text}\t"
-                            f"{cancelled_text}\tCancelled online by the client.\t1\t\\N\t"
-                            f"{screening_of_other}\t\\N\tf\t\\N"
-                        )
-                        outbox.add(
-                            kind="confirmation", created=booked_at, appointment=appointment_id
-                        )
-                        outbox.add(
-                            kind="cancellation",
-                            created=cancelled_at,
-                            revision=1,
-                            appointment=appointment_id,
-                        )
-    appointments.close()
-    checks.close()
-    return history
+                if booked:
+                    start = (opens + k * SLOT).astimezone(datetime.UTC)
+                    calendar.slot(start, booked, persona_first=is_forced)
+    return calendar.close()
 
 
-def _next_client(queue, used: set[int], persona_id: int) -> int | None:
-    for client in queue:
-        if client not in used and client != persona_id:
-            return client
-    return None
+def _persona_slots(rng, rosters, days, today, past: int) -> set:
+    """The persona comes every week or so: `past` slots drawn from the history, and three
+    upcoming ones (in two days, ten days, three weeks) that they can open, move, cancel."""
+    past_slots = [
+        (day, shift, k)
+        for day in days
+        if day < today
+        for shift in SHIFTS
+        if rosters[day, shift]
+        for k in range(SLOTS_PER_SHIFT)
+    ]
+    forced = set(rng.sample(past_slots, min(past, len(past_slots))))
+    for ahead in (2, 10, 21):
+        day = today + datetime.timedelta(days=ahead)
+        shift = next((shift for shift in SHIFTS if rosters.get((day, shift))), None)
+        if shift is not None:
+            forced.add((day, shift, 1))
+    return forced
+
+
+class _SlotClients:
+    """The clients of one slot: drawn without replacement, so none is booked twice at the
+    same time; minors are kept for treatments that are not back-walking."""
+
+    def __init__(self, drawn: list[int], minors: set[int], persona_id: int) -> None:
+        self.queue = iter(drawn)
+        self.minors = minors
+        self.persona_id = persona_id
+        self.used: set[int] = set()
+        self.waiting_minors: list[int] = []
+
+    def take(self, client: int) -> bool:
+        """`client` in this slot, unless they are in it already."""
+        if client in self.used:
+            return False
+        self.used.add(client)
+        return True
+
+    def next(self, back_walking: bool) -> int | None:
+        if not back_walking and self.waiting_minors:
+            client = self.waiting_minors.pop()
+        else:
+            client = self._drawn()
+            while client is not None and back_walking and client in self.minors:
+                self.waiting_minors.append(client)
+                client = self._drawn()
+        if client is not None:
+            self.used.add(client)
+        return client
+
+    def _drawn(self) -> int | None:
+        for client in self.queue:
+            if client not in self.used and client != self.persona_id:
+                return client
+        return None
+
+
+class _Calendar:
+    """The appointment rows being written, with their emails and pre-session checks."""
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        now: datetime.datetime,
+        today: datetime.date,
+        clients: int,
+        screenings: Screenings,
+        minors: set[int],
+        persona_id: int,
+        outbox: Outbox,
+    ) -> None:
+        self.rng, self.now, self.today = rng, now, today
+        self.screenings, self.minors, self.persona_id = screenings, minors, persona_id
+        self.outbox = outbox
+        self.history = History(0, 0, 0, 0.0, 0, 0)
+        self.appointments = Copier("appointments_appointment", APPOINTMENT_COLUMNS)
+        self.checks = Copier(
+            "appointments_presessioncheck",
+            ["id", "appointment_id", "outcome", "reason", "recorded_by_id", "recorded_at"],
+        )
+        self.last_id = 0
+        self.last_check = 0
+        # Regulars: one client in seven comes four times as often as the others.
+        everyone = list(range(1, clients + 1))
+        self.population = everyone + [client for client in everyone if client % 7 == 0] * 3
+        self.adults = [client for client in everyone if client not in minors]
+        self.pending = list(screenings.pending_clients)
+        rng.shuffle(self.pending)
+        # How long before the visit a past appointment was booked.
+        self.leads = [datetime.timedelta(hours=rng.randint(2, 48)) for _ in range(40)] + [
+            datetime.timedelta(days=rng.randint(2, 45), minutes=rng.randint(0, 1439))
+            for _ in range(160)
+        ]
+        self.reminded = (now - REMINDERS_BACK, now + REMINDED_AHEAD)
+        self.checked_from = now - CHECKED_BACK
+        self.hold_until = now + datetime.timedelta(days=14)
+        self.unclosed_from = now - datetime.timedelta(days=2)
+        self.follow_up_from = now - datetime.timedelta(days=7)
+
+    def slot(self, start: datetime.datetime, booked: list[_Pair], *, persona_first: bool) -> None:
+        """One time of the grid: an appointment for each booked therapist and room."""
+        rng = self.rng
+        count = min(len(self.population), len(booked) * 6 // 5 + 5)
+        clients = _SlotClients(rng.sample(self.population, count), self.minors, self.persona_id)
+        start_text = text(start)
+        ends: dict[int, tuple[str, str]] = {}
+        for index, pair in enumerate(booked):
+            treatment = (
+                pair.treatments[0]
+                if len(pair.treatments) == 1
+                else rng.choices(pair.treatments, pair.weights)[0]
+            )
+            future = start >= self.now
+            held = (
+                treatment.is_back_walking
+                and future
+                and start < self.hold_until
+                and bool(self.pending)
+                and rng.random() < HOLD_SHARE
+            )
+            if persona_first and index == 0:
+                client = self.persona_id
+                clients.take(client)
+                if future:
+                    self.history.persona_upcoming += 1
+                else:
+                    self.history.persona_past += 1
+            elif held and clients.take(self.pending[-1]):
+                client = self.pending.pop()
+            else:
+                held = False
+                client = clients.next(treatment.is_back_walking)
+                if client is None:
+                    continue  # the slot ran out of clients to draw (tiny seeds)
+            if treatment.pk not in ends:
+                end = start + treatment.duration
+                ends[treatment.pk] = (text(end), text(end + treatment.buffer))
+            end_text, blocked_text = ends[treatment.pk]
+            self._active(start, start_text, end_text, blocked_text, pair, treatment, client, held)
+            if rng.random() < CANCELLED_SHARE:
+                self._cancelled(start, start_text, end_text, blocked_text, pair, treatment)
+
+    def _created(self, start: datetime.datetime, held: bool) -> datetime.datetime:
+        if held:
+            return self.now - datetime.timedelta(seconds=self.rng.randint(3_600, 60 * 3_600))
+        if start >= self.now:
+            # Booked some time in the last weeks, no earlier than 45 days ahead.
+            earliest = max(start - BOOKED_AHEAD, self.now - BOOKED_AHEAD)
+            return earliest + (self.now - earliest) * self.rng.random()
+        return start - self.leads[self.rng.randrange(len(self.leads))]
+
+    def _status(self, start: datetime.datetime, held: bool) -> str:
+        if held:
+            return "pending_review"
+        if start >= self.now:
+            return "confirmed"
+        if start >= self.unclosed_from and self.rng.random() < 0.25:
+            return "confirmed"  # not marked yet by the therapist or the front desk
+        return "no_show" if self.rng.random() < NO_SHOW_SHARE else "completed"
+
+    def _active(self, start, start_text, end_text, blocked_text, pair, treatment, client, held):
+        created = self._created(start, held)
+        created_text = text(created)
+        status = self._status(start, held)
+        updated = end_text if status in ("completed", "no_show") else created_text
+        hold = "\\N"
+        if held:
+            expiry = min(
+                created + datetime.timedelta(hours=48), start - datetime.timedelta(hours=4)
+            )
+            hold = text(expiry)
+            self.history.held += 1
+        arrived = "\\N"
+        if start < self.now and status != "no_show" and _local_day(start) == self.today:
+            arrived = text(start - datetime.timedelta(minutes=5))
+        screening = None
+        if held:
+            screening = self.screenings.latest(client)
+        elif treatment.is_back_walking:
+            screening = self.screenings.on(client, created.timestamp())
+        reminded = None
+        if self.reminded[0] < start <= self.reminded[1]:
+            reminded = max(created, start - REMINDER_LEAD)
+        flagged = start >= self.follow_up_from and self.rng.random() < FOLLOW_UP_SHARE
+        self.last_id += 1
+        self.history.active += 1
+        self.appointments.add(
+            f"{self.last_id}\t{client}\t{pair.plan.therapist_id}\t{treatment.pk}\t"
+            f"{pair.room}\t{start_text}\t{end_text}\t{blocked_text}\t{status}\t"
+            f"{created_text}\t{updated}\t\\N\t\t0\t{_null(reminded and text(reminded))}\t"
+            f"{_null(screening)}\t{hold}\t{'t' if flagged else 'f'}\t{arrived}"
+        )
+        self.outbox.add(
+            kind="held" if held else "confirmation", created=created, appointment=self.last_id
+        )
+        if reminded is not None:
+            self.outbox.add(kind="reminder", created=reminded, appointment=self.last_id)
+        if treatment.is_back_walking and status == "completed" and start >= self.checked_from:
+            self.last_check += 1
+            self.checks.add(
+                f"{self.last_check}\t{self.last_id}\tdone\t\t{pair.plan.user_id}\t"
+                f"{text(start - datetime.timedelta(minutes=2))}"
+            )
+
+    def _cancelled(self, start, start_text, end_text, blocked_text, pair, treatment):
+        """Someone else had this time first, and cancelled it: the row holds no time."""
+        rng = self.rng
+        client = self.adults[rng.randrange(len(self.adults))]
+        booked_at = min(
+            start - self.leads[rng.randrange(len(self.leads))],
+            self.now - datetime.timedelta(days=1),
+        )
+        cancelled_at = min(
+            booked_at + datetime.timedelta(hours=rng.randint(1, 72)),
+            start - datetime.timedelta(hours=1),
+        )
+        if cancelled_at > self.now:
+            cancelled_at = booked_at + (self.now - booked_at) * rng.random()
+        booked_text, cancelled_text = text(booked_at), text(cancelled_at)
+        screening = None
+        if treatment.is_back_walking:
+            screening = self.screenings.on(client, booked_at.timestamp())
+        self.last_id += 1
+        self.history.cancelled += 1
+        self.appointments.add(
+            f"{self.last_id}\t{client}\t{pair.plan.therapist_id}\t{treatment.pk}\t"
+            f"{pair.room}\t{start_text}\t{end_text}\t{blocked_text}\tcancelled\t"
+            f"{booked_text}\t{cancelled_text}\t{cancelled_text}\t"
+            f"Cancelled online by the client.\t1\t\\N\t{_null(screening)}\t\\N\tf\t\\N"
+        )
+        self.outbox.add(kind="confirmation", created=booked_at, appointment=self.last_id)
+        self.outbox.add(
+            kind="cancellation", created=cancelled_at, revision=1, appointment=self.last_id
+        )
+
+    def close(self) -> History:
+        self.appointments.close()
+        self.checks.close()
+        return self.history
+
+
+def _local_day(moment: datetime.datetime) -> datetime.date:
+    return moment.astimezone(spa_time_zone()).date()
+
+
+def _null(value) -> str:
+    return "\\N" if value is None else str(value)

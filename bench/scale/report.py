@@ -178,7 +178,7 @@ def markdown(results: list[Result], facts: dict[str, list[tuple[str, str]]]) -> 
             cells = [cell.replace("|", "\\|") for cell in _row(result)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += summary(results)
+    lines += [f"- {line}" for line in summary(results)]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,9 @@ from .history import Outbox
 from .people import Catalogue, Screenings, Staff
 from .restore import Copier, text
 
-EXPIRED_SESSIONS = 0.2  # share of session rows past their expiry: clearsessions' work
+# Sessions live 14 days; a daily clearsessions finds about a day's worth expired.
+EXPIRED_SESSIONS = 0.07
+LOG_DAYS = 30
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
 
 
@@ -22,7 +24,7 @@ def sessions(*, rng: random.Random, count: int, now: datetime.datetime) -> None:
     rows = Copier("django_session", ["session_key", "session_data", "expire_date"])
     for _ in range(count):
         if rng.random() < EXPIRED_SESSIONS:
-            expires = now - datetime.timedelta(seconds=rng.randint(60, 400 * 86_400))
+            expires = now - datetime.timedelta(seconds=rng.randint(60, 86_400))
         else:
             expires = now + datetime.timedelta(seconds=rng.randint(60, 14 * 86_400))
         rows.add(f"{secrets.token_hex(16)}\t{data}\t{text(expires)}")
@@ -59,8 +61,10 @@ def logins(*, rng: random.Random, attempts: int, logs: int, now: datetime.dateti
         ["id", "user_agent", "ip_address", "username", "http_accept", "path_info",
          "attempt_time", "logout_time", "session_hash"],
     )  # fmt: skip
+    # Kept for LOG_DAYS (axes_reset_logs' default age) and a day: a daily retention run
+    # has one day's worth to delete.
     for number in range(1, logs + 1):
-        at = now - datetime.timedelta(seconds=rng.randint(60, 5 * 365 * 86_400))
+        at = now - datetime.timedelta(seconds=rng.randint(60, (LOG_DAYS + 1) * 86_400))
         log_rows.add(
             f"{number}\t{USER_AGENT}\t{_address(rng)}\tclient{rng.randint(1, clients)}"
             f"@example.com\ttext/html\t/log-in/\t{text(at)}\t\\N\t{secrets.token_hex(32)}"

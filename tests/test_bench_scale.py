@@ -6,6 +6,7 @@ with the same COPY, dropped-and-rebuilt constraints and adult check as the full 
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from appointments.models import Appointment, Notice, Therapist
 from bench.scale import commands, pages, seed
@@ -44,6 +45,11 @@ def test_tiny_chain_is_seeded_whole_and_checked(chain):
     assert Appointment.objects.filter(status=Appointment.Status.CANCELLED).exists()
     assert Notice.objects.count() == record["notices"] >= size.notices
     assert record["persona"]["past"] > 0 and record["persona"]["upcoming"] > 0
+    # Nothing was booked, cancelled or emailed in the future.
+    now = timezone.now()
+    assert not Appointment.objects.filter(created_at__gt=now).exists()
+    assert not Appointment.objects.filter(cancelled_at__gt=now).exists()
+    assert not Notice.objects.filter(created_at__gt=now).exists()
     # The constraints dropped for the load are back (rebuilding them checked every row).
     with connection.cursor() as cursor:
         cursor.execute(

@@ -368,8 +368,10 @@ class _Calendar:
         if held:
             return self.now - datetime.timedelta(seconds=self.rng.randint(3_600, 60 * 3_600))
         if start >= self.now:
-            # Booked some time in the last weeks, no earlier than 45 days ahead.
+            # Booked some time in the last weeks, at most 45 days ahead (the furthest days
+            # of the horizon were opened to bookings in the last day).
             earliest = max(start - BOOKED_AHEAD, self.now - BOOKED_AHEAD)
+            earliest = min(earliest, self.now - datetime.timedelta(days=1))
             return earliest + (self.now - earliest) * self.rng.random()
         return start - self.leads[self.rng.randrange(len(self.leads))]
 

@@ -83,7 +83,6 @@ class Cast:
     therapist: Therapist
     staff: User
     upcoming: Appointment  # ten days ahead: can be moved and cancelled online
-    soon: Appointment
     past: Appointment
     therapist_visit: Appointment  # the therapist's next appointment today (or later)
     screening: HealthScreening
@@ -96,7 +95,6 @@ def cast(record: dict) -> Cast:
     client = Client.objects.select_related("user").get(pk=record["persona"]["client"])
     mine = Appointment.objects.filter(client=client)
     upcoming = list(mine.active().upcoming(now))
-    soon = upcoming[0]
     later = [visit for visit in upcoming if visit.starts_at > now + datetime.timedelta(days=5)]
     start, end = free_times.local_days(timezone.localdate(now))
     # The therapist with the fullest day today, of those who give the booked treatment.
@@ -115,8 +113,7 @@ def cast(record: dict) -> Cast:
         client=client,
         therapist=therapist,
         staff=User.objects.filter(is_superuser=True).order_by("pk").first(),
-        upcoming=later[0] if later else soon,
-        soon=soon,
+        upcoming=later[0] if later else upcoming[0],
         past=mine.past(now).filter(status=Appointment.Status.COMPLETED).first(),
         therapist_visit=visits.filter(treatment__is_back_walking=True).order_by("starts_at").first()
         or visits.order_by("starts_at").first(),

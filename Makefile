@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench install install-dev browser db clean
+.PHONY: run test lint format bench bench-scale install install-dev browser db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,12 @@ test: $(VENV)/.installed-dev browser
 bench: $(VENV)/.installed-dev
 	@$(BIN)/python scripts/ensure_postgres.py --server-only
 	$(BIN)/python -m bench.run
+
+# A spa chain's five years (2 million appointments; about ten minutes of seeding), then
+# every page and periodic command timed. ARGS=--reuse measures the chain the last run left.
+bench-scale: $(VENV)/.installed-dev
+	@$(BIN)/python scripts/ensure_postgres.py --server-only
+	$(BIN)/python -m bench.scale.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

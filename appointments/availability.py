@@ -79,14 +79,18 @@ def free_slots(
     tz: ZoneInfo,
     policy: BookingPolicy = BookingPolicy(),
     client_busy: Sequence[Interval] = (),
+    among: Collection[datetime.datetime] | None = None,
 ) -> list[Slot]:
-    """Every bookable (start, therapist, room) between first_day and last_day (local dates)."""
+    """Every bookable (start, therapist, room) between first_day and last_day (local dates).
+    `among`: only these starts are looked at (as in free_starts)."""
     search = _Search(
         treatment, therapists, rooms, first_day, last_day, now, tz, policy, client_busy
     )
     slots = []
     for day in _days(first_day, last_day):
         for start, teams in search.starts_of(day):
+            if among is not None and start not in among:
+                continue
             room_id = search.free_room(start)
             if room_id is None:
                 continue

@@ -143,18 +143,15 @@ def _not_available(request: SlotRequest) -> BookingError:
 
 
 def _slots_at(request: SlotRequest, therapist_id: int | None) -> list[Slot]:
-    day = day_of(request.start)
-    slots = free_times.free_slots(
+    return free_times.slots_at(
         treatment=request.treatment,
-        first_day=day,
-        last_day=day,
+        start=request.start,
         therapist_id=therapist_id,
         client_id=request.client.pk,
         ignore_appointment_id=request.ignore_appointment_id,
         now=request.now,
         by_staff=request.by_staff,
     )
-    return [slot for slot in slots if slot.start == request.start]
 
 
 def _least_booked(slots: list[Slot], day: datetime.date) -> Slot:

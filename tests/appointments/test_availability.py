@@ -651,7 +651,7 @@ def test_the_first_free_start_of_each_day_marks_exactly_the_days_free_slots_offe
 
 @settings(max_examples=300, deadline=None)
 @given(schedules(), st.data())
-def test_free_starts_among_some_candidates_are_the_free_starts_among_them(schedule, data):
+def test_looking_only_at_some_candidates_finds_the_free_times_among_them(schedule, data):
     candidates = candidate_starts(
         **{
             name: schedule[name]
@@ -672,4 +672,7 @@ def test_free_starts_among_some_candidates_are_the_free_starts_among_them(schedu
 
     assert free_starts(**schedule, among=among) == [
         slot for slot in everything if slot.start in among
+    ]
+    assert free_slots(**schedule, among=among) == [
+        slot for slot in free_slots(**schedule) if slot.start in among
     ]

@@ -198,6 +198,17 @@ def test_calendar_days_and_day_times_are_those_of_the_full_computation(spa):
 
         assert days == {local_day(slot) for slot in every_slot}
         assert times == list(first_of_each_start.values())
+        # What a booking checks: the slots at one start, reading only the busy times then.
+        looked_at = list(first_of_each_start)[:3]
+        looked_at += [start + minutes(5) for start in looked_at[:1]]  # off the grid, or taken
+        at_one_start = {
+            name: search[name]
+            for name in ("treatment", "therapist_id", "client_id", "ignore_appointment_id", "now")
+        }
+        for start in looked_at:
+            assert free_times.slots_at(start=start, **at_one_start) == [
+                slot for slot in every_slot if slot.start == start
+            ]
         transaction.set_rollback(True)
 
 

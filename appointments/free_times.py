@@ -172,7 +172,7 @@ def days_with_free_times(
     while pending:
         looked_at = {day: starts[:batch] for day, starts in pending.items()}
         windows = [(starts[0], starts[-1] + blocked_length) for starts in looked_at.values()]
-        loaded = _with_busy(hours, _load_busy(whose, windows), client_id)
+        loaded = _with_busy(hours, _load_busy(whose, windows))
         firsts = availability.free_starts(
             **(values | _busy_values(loaded)),
             first_of_day=True,
@@ -268,10 +268,14 @@ busy AS (
 )
 """
 
+# Each blocked span once, with the therapists and rooms it blocks and whether it is the
+# client's: appointments keep to the grid, so a window's hundreds share a few dozen spans.
 _BUSY_COLUMN = """
     (SELECT json_agg(json_build_array(
-                therapist_id, room_id, client_id, starts_at, blocked_until))
-     FROM busy)
+                b.starts_at, b.blocked_until, b.therapists, b.rooms, b.clients))
+     FROM (SELECT starts_at, blocked_until, array_agg(therapist_id) AS therapists,
+                  array_agg(room_id) AS rooms, bool_or(client_id = %(client)s::bigint) AS clients
+           FROM busy GROUP BY starts_at, blocked_until) b)
 """
 
 # Everything a search needs, in one round trip: this runs on every booking and on every
@@ -281,9 +285,13 @@ _SCHEDULE_SQL = f"""{_CHOSEN_SQL}
 SELECT
     (SELECT json_agg(json_build_array(therapist_id, expires_on) ORDER BY therapist_id)
      FROM qualified),
-    (SELECT json_agg(json_build_array(w.therapist_id, w.weekday, w.starts_at, w.ends_at)
-                     ORDER BY w.starts_at)
-     FROM appointments_workinghours w JOIN qualified q USING (therapist_id)),
+    -- Each block of hours once, with everyone who works it: hundreds of therapists
+    -- share a handful of shifts.
+    (SELECT json_agg(json_build_array(h.weekday, h.starts_at, h.ends_at, h.therapists)
+                     ORDER BY h.starts_at)
+     FROM (SELECT w.weekday, w.starts_at, w.ends_at, array_agg(w.therapist_id) AS therapists
+           FROM appointments_workinghours w JOIN qualified q USING (therapist_id)
+           GROUP BY w.weekday, w.starts_at, w.ends_at) h),
     (SELECT json_agg(json_build_array(o.therapist_id, o.starts_at, o.ends_at))
      FROM appointments_timeoff o JOIN qualified q USING (therapist_id)
      WHERE o.starts_at < %(time_off_end)s AND o.ends_at > %(time_off_start)s),
@@ -335,15 +343,15 @@ def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
             value or [] for value in cursor.fetchone()
         )
     weekly_hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for t_id, weekday, block_start, block_end in hours:
-        weekly_hours[t_id][weekday].append(
-            (datetime.time.fromisoformat(block_start), datetime.time.fromisoformat(block_end))
-        )
+    for weekday, block_start, block_end, working in hours:
+        block = (datetime.time.fromisoformat(block_start), datetime.time.fromisoformat(block_end))
+        for t_id in working:
+            weekly_hours[t_id][weekday].append(block)
     absences: dict[int, list[Interval]] = defaultdict(list)
     for t_id, *span in absent:
         absences[t_id].append(_interval(*span))
     needed_by = {t_id: frozenset(ids) for t_id, ids in needs}
-    therapist_busy, room_busy, client_busy = _busy_times(busy, whose.client_id)
+    therapist_busy, room_busy, client_busy = _busy_times(busy)
     return _Loaded(
         therapists=[
             TherapistSchedule(
@@ -378,24 +386,26 @@ def _load_busy(whose: _Whose, windows: list[Window]) -> list:
 
 
 def _busy_times(
-    busy: list, client_id: int | None
+    busy: list,
 ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]], list[Interval]]:
-    """The busy rows as the busy times of each therapist, each room, and the client."""
+    """The busy spans as the busy times of each therapist, each room, and the client."""
     therapist_busy: dict[int, list[Interval]] = defaultdict(list)
     room_busy: dict[int, list[Interval]] = defaultdict(list)
     client_busy = []
-    for t_id, r_id, c_id, *span in busy:
-        interval = _interval(*span)
-        therapist_busy[t_id].append(interval)
-        room_busy[r_id].append(interval)
-        if c_id == client_id:
+    for start, end, therapists, rooms, clients in busy:
+        interval = _interval(start, end)
+        for t_id in therapists:
+            therapist_busy[t_id].append(interval)
+        for r_id in rooms:
+            room_busy[r_id].append(interval)
+        if clients:
             client_busy.append(interval)
     return therapist_busy, room_busy, client_busy
 
 
-def _with_busy(hours: _Loaded, busy: list, client_id: int | None) -> _Loaded:
+def _with_busy(hours: _Loaded, busy: list) -> _Loaded:
     """A schedule loaded without busy times (windows=[]), with these busy rows."""
-    therapist_busy, room_busy, client_busy = _busy_times(busy, client_id)
+    therapist_busy, room_busy, client_busy = _busy_times(busy)
     return hours._replace(
         # Only those with busy times change; a few hundred copies would cost milliseconds.
         therapists=[

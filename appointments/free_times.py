@@ -1,11 +1,14 @@
 """Loads what availability.py needs from PostgreSQL, in a fixed number of queries.
 
 However many therapists, rooms, days or appointments there are, computing the
-free times of a treatment costs the same handful of queries.
+free times of a treatment costs the same handful of queries, and each reads the
+busy times of the span searched only, through the exclusion constraints' indexes:
+never the years of history.
 """
 
 import datetime
 from collections import defaultdict
+from dataclasses import replace
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -46,6 +49,16 @@ def local_days(
     return start, end
 
 
+class _Whose(NamedTuple):
+    """Whose free times: a treatment's, with one therapist or any, for a client or anyone,
+    as if one appointment (being moved) were not there."""
+
+    treatment_id: int
+    therapist_id: int | None = None
+    client_id: int | None = None
+    ignore_appointment_id: int | None = None
+
+
 def free_slots(
     *,
     treatment: Treatment,
@@ -57,45 +70,171 @@ def free_slots(
     now: datetime.datetime | None = None,
     by_staff: bool = False,
 ) -> list[Slot]:
-    """The free times of a treatment between two local dates (inclusive).
+    """The free times of a treatment between two local dates (inclusive): every free
+    therapist at every start.
 
     therapist_id narrows to one therapist; client_id leaves out times when the
     client is already booked; ignore_appointment_id frees the time of an
     appointment that is being moved.
     """
-    now = now or timezone.now()
-    window_start, window_end = local_days(first_day, last_day)
-    # Appointments can spill over midnight with their buffer; look a day wider.
-    loaded = _load(
-        treatment_id=treatment.pk,
-        therapist_id=therapist_id,
-        client_id=client_id,
-        ignore_appointment_id=ignore_appointment_id,
-        start=window_start - datetime.timedelta(days=1),
-        end=window_end + datetime.timedelta(days=1),
-    )
+    whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
+    window = _window(treatment, first_day, last_day)
+    loaded = _load(whose, time_off=window, windows=[window])
     if not loaded.therapists:
         return []
-    return availability.free_slots(
-        treatment=availability.TreatmentSpec(
+    values = _values(treatment, loaded, first_day, last_day, now or timezone.now(), by_staff)
+    return availability.free_slots(**values)
+
+
+def slots_at(
+    *,
+    treatment: Treatment,
+    start: datetime.datetime,
+    therapist_id: int | None = None,
+    client_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    now: datetime.datetime | None = None,
+    by_staff: bool = False,
+) -> list[Slot]:
+    """free_slots' slots at one start (every free therapist then), with the same
+    arguments: what a booking checks. It reads only the busy times around that start,
+    not its whole day's."""
+    whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
+    around = (start, start + treatment.duration + treatment.buffer)
+    loaded = _load(whose, time_off=around, windows=[around])
+    if not loaded.therapists:
+        return []
+    day = _local_day(start)
+    values = _values(treatment, loaded, day, day, now or timezone.now(), by_staff)
+    return availability.free_slots(**values, among={start})
+
+
+def free_starts(
+    *,
+    treatment: Treatment,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    therapist_id: int | None = None,
+    client_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    now: datetime.datetime | None = None,
+) -> list[Slot]:
+    """Each free start time between two local dates once, with the first therapist free
+    then (availability.free_starts): the times a day's page lists. The same arguments as
+    free_slots; online rules."""
+    whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
+    window = _window(treatment, first_day, last_day)
+    loaded = _load(whose, time_off=window, windows=[window])
+    if not loaded.therapists:
+        return []
+    values = _values(treatment, loaded, first_day, last_day, now or timezone.now())
+    return availability.free_starts(**values)
+
+
+# What availability.candidate_starts takes of a search's arguments.
+_CANDIDATE_ARGUMENTS = ("treatment", "first_day", "last_day", "therapists", "now", "tz", "policy")
+# How many more starts of a day without a free time each round looks at: its first start,
+# then the next 4, 16, ... A day with a free time usually has one at or near its first start.
+_ROUND_GROWTH = 4
+
+
+def days_with_free_times(
+    *,
+    treatment: Treatment,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    therapist_id: int | None = None,
+    client_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    now: datetime.datetime | None = None,
+) -> set[datetime.date]:
+    """The local days between two dates (inclusive) with at least one free time: what a
+    calendar shows. The same days as free_slots', with the same arguments; online rules.
+
+    It stops at each day's first free start, and reads the busy times only around the
+    starts it looks at: a chain's month holds tens of thousands of appointments, of which
+    a day's first start needs the hundred or so at that time. So the therapists' hours
+    come first (one query), then rounds of busy times (one query each): each day's first
+    start, then the next few starts of the days still without a free time, and so on.
+    A day has at most 24 x 60 / step starts: with a 5-minute step, five rounds look at all
+    288 (1 + 4 + 16 + 64 + 256), however long the history. Usually one does.
+    """
+    now = now or timezone.now()
+    whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
+    hours = _load(whose, time_off=_window(treatment, first_day, last_day), windows=[])
+    if not hours.therapists:
+        return set()
+    values = _values(treatment, hours, first_day, last_day, now)
+    pending = availability.candidate_starts(**{name: values[name] for name in _CANDIDATE_ARGUMENTS})
+    blocked_length = treatment.duration + treatment.buffer
+    found: set[datetime.date] = set()
+    batch = 1
+    while pending:
+        looked_at = {day: starts[:batch] for day, starts in pending.items()}
+        windows = [(starts[0], starts[-1] + blocked_length) for starts in looked_at.values()]
+        loaded = _with_busy(hours, _load_busy(whose, windows))
+        firsts = availability.free_starts(
+            **(values | _busy_values(loaded)),
+            first_of_day=True,
+            among={start for starts in looked_at.values() for start in starts},
+        )
+        found.update(_local_day(slot.start) for slot in firsts)
+        pending = {
+            day: starts[batch:]
+            for day, starts in pending.items()
+            if day not in found and len(starts) > batch
+        }
+        batch *= _ROUND_GROWTH
+    return found
+
+
+def _local_day(start: datetime.datetime) -> datetime.date:
+    return start.astimezone(spa_time_zone()).date()
+
+
+def _window(treatment: Treatment, first_day: datetime.date, last_day: datetime.date) -> "Window":
+    """Where the blocked time of a start between two local dates can lie: from the first
+    day's midnight to the treatment and its buffer after the last day's end. Busy times
+    that overlap it are all a search of those days needs (they may begin the day before)."""
+    start, end = local_days(first_day, last_day)
+    return start, end + treatment.duration + treatment.buffer
+
+
+def _values(
+    treatment: Treatment,
+    loaded: "_Loaded",
+    first_day: datetime.date,
+    last_day: datetime.date,
+    now: datetime.datetime,
+    by_staff: bool = False,
+) -> dict:
+    """The arguments of availability's searches."""
+    return {
+        "treatment": availability.TreatmentSpec(
             duration=treatment.duration, buffer=treatment.buffer, equipment=loaded.equipment
         ),
-        first_day=first_day,
-        last_day=last_day,
-        therapists=loaded.therapists,
-        rooms=loaded.rooms,
-        now=now,
-        tz=spa_time_zone(),
-        policy=booking_policy(by_staff=by_staff),
-        client_busy=loaded.client_busy,
-    )
+        "first_day": first_day,
+        "last_day": last_day,
+        "now": now,
+        "tz": spa_time_zone(),
+        "policy": booking_policy(by_staff=by_staff),
+    } | _busy_values(loaded)
 
 
-# Everything free_slots needs, in one round trip: this runs on every booking and on
-# every page of free times, and six ORM queries cost more in Python than in PostgreSQL.
-# Each column is one JSON list; the overlap tests use the expression the exclusion
-# constraints index, so PostgreSQL reads the busy times from those GiST indexes.
-_SCHEDULE_SQL = """
+def _busy_values(loaded: "_Loaded") -> dict:
+    return {
+        "therapists": loaded.therapists,
+        "rooms": loaded.rooms,
+        "client_busy": loaded.client_busy,
+    }
+
+
+# The appointments, therapists and rooms a search is about. The busy times are those of
+# active appointments that overlap the windows (a tstzrange[] made one multirange) and
+# involve a qualified therapist, a suitable room or the client. The overlap test uses the
+# expression the exclusion constraints index, so PostgreSQL reads the busy times from those
+# GiST indexes: the rows of the windows, never the years of history.
+_CHOSEN_SQL = """
 WITH qualified AS (
     SELECT q.therapist_id, q.expires_on
     FROM appointments_qualification q
@@ -119,21 +258,43 @@ busy AS (
     SELECT a.therapist_id, a.room_id, a.client_id, a.starts_at, a.blocked_until
     FROM appointments_appointment a
     WHERE NOT a.status = 'cancelled'
-      AND tstzrange(a.starts_at, a.blocked_until, '[)') && tstzrange(%(start)s, %(end)s, '[)')
+      AND tstzrange(a.starts_at, a.blocked_until, '[)') && (
+          SELECT range_agg(tstzrange(w.starts, w.ends, '[)'))
+          FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS w(starts, ends))
       AND (a.therapist_id IN (SELECT therapist_id FROM qualified)
            OR a.room_id IN (SELECT id FROM suitable_rooms)
            OR a.client_id = %(client)s::bigint)
       AND a.id IS DISTINCT FROM %(ignore)s::bigint
 )
+"""
+
+# Each blocked span once, with the therapists and rooms it blocks and whether it is the
+# client's: appointments keep to the grid, so a window's hundreds share a few dozen spans.
+_BUSY_COLUMN = """
+    (SELECT json_agg(json_build_array(
+                b.starts_at, b.blocked_until, b.therapists, b.rooms, b.clients))
+     FROM (SELECT starts_at, blocked_until, array_agg(therapist_id) AS therapists,
+                  array_agg(room_id) AS rooms, bool_or(client_id = %(client)s::bigint) AS clients
+           FROM busy GROUP BY starts_at, blocked_until) b)
+"""
+
+# Everything a search needs, in one round trip: this runs on every booking and on every
+# page of free times, and six ORM queries cost more in Python than in PostgreSQL. Each
+# column is one JSON list.
+_SCHEDULE_SQL = f"""{_CHOSEN_SQL}
 SELECT
     (SELECT json_agg(json_build_array(therapist_id, expires_on) ORDER BY therapist_id)
      FROM qualified),
-    (SELECT json_agg(json_build_array(w.therapist_id, w.weekday, w.starts_at, w.ends_at)
-                     ORDER BY w.starts_at)
-     FROM appointments_workinghours w JOIN qualified q USING (therapist_id)),
+    -- Each block of hours once, with everyone who works it: hundreds of therapists
+    -- share a handful of shifts.
+    (SELECT json_agg(json_build_array(h.weekday, h.starts_at, h.ends_at, h.therapists)
+                     ORDER BY h.starts_at)
+     FROM (SELECT w.weekday, w.starts_at, w.ends_at, array_agg(w.therapist_id) AS therapists
+           FROM appointments_workinghours w JOIN qualified q USING (therapist_id)
+           GROUP BY w.weekday, w.starts_at, w.ends_at) h),
     (SELECT json_agg(json_build_array(o.therapist_id, o.starts_at, o.ends_at))
      FROM appointments_timeoff o JOIN qualified q USING (therapist_id)
-     WHERE o.starts_at < %(end)s AND o.ends_at > %(start)s),
+     WHERE o.starts_at < %(time_off_end)s AND o.ends_at > %(time_off_start)s),
     (SELECT json_agg(json_build_array(
                 r.id,
                 ARRAY(SELECT equipment_id FROM appointments_room_equipment re
@@ -145,10 +306,12 @@ SELECT
                 ARRAY(SELECT equipment_id FROM appointments_treatment_equipment te
                       WHERE te.treatment_id = t.id ORDER BY equipment_id)))
      FROM appointments_treatment t WHERE t.is_active),
-    (SELECT json_agg(json_build_array(
-                therapist_id, room_id, client_id, starts_at, blocked_until))
-     FROM busy)
+    {_BUSY_COLUMN}
 """
+
+_BUSY_SQL = f"{_CHOSEN_SQL} SELECT {_BUSY_COLUMN}"
+
+Window = tuple[datetime.datetime, datetime.datetime]
 
 
 class _Loaded(NamedTuple):
@@ -158,48 +321,37 @@ class _Loaded(NamedTuple):
     client_busy: list[Interval]
 
 
-def _load(
-    *,
-    treatment_id: int,
-    therapist_id: int | None,
-    client_id: int | None,
-    ignore_appointment_id: int | None,
-    start: datetime.datetime,
-    end: datetime.datetime,
-) -> _Loaded:
+def _parameters(whose: _Whose, windows: list[Window]) -> dict:
+    return {
+        "treatment": whose.treatment_id,
+        "therapist": whose.therapist_id,
+        "client": whose.client_id,
+        "ignore": whose.ignore_appointment_id,
+        "starts": [start for start, _ in windows],
+        "ends": [end for _, end in windows],
+    }
+
+
+def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
+    """The qualified therapists' hours and time off (overlapping `time_off`), the suitable
+    rooms, and the busy times in `windows` (none for an empty list)."""
+    parameters = _parameters(whose, windows)
+    parameters["time_off_start"], parameters["time_off_end"] = time_off
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SCHEDULE_SQL,
-            {
-                "treatment": treatment_id,
-                "therapist": therapist_id,
-                "client": client_id,
-                "ignore": ignore_appointment_id,
-                "start": start,
-                "end": end,
-            },
-        )
-        qualified, hours, time_off, rooms, equipment, needs, busy = (
+        cursor.execute(_SCHEDULE_SQL, parameters)
+        qualified, hours, absent, rooms, equipment, needs, busy = (
             value or [] for value in cursor.fetchone()
         )
     weekly_hours: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for t_id, weekday, block_start, block_end in hours:
-        weekly_hours[t_id][weekday].append(
-            (datetime.time.fromisoformat(block_start), datetime.time.fromisoformat(block_end))
-        )
+    for weekday, block_start, block_end, working in hours:
+        block = (datetime.time.fromisoformat(block_start), datetime.time.fromisoformat(block_end))
+        for t_id in working:
+            weekly_hours[t_id][weekday].append(block)
     absences: dict[int, list[Interval]] = defaultdict(list)
-    for t_id, *span in time_off:
+    for t_id, *span in absent:
         absences[t_id].append(_interval(*span))
-    therapist_busy: dict[int, list[Interval]] = defaultdict(list)
-    room_busy: dict[int, list[Interval]] = defaultdict(list)
-    client_busy = []
-    for t_id, r_id, c_id, *span in busy:
-        interval = _interval(*span)
-        therapist_busy[t_id].append(interval)
-        room_busy[r_id].append(interval)
-        if c_id == client_id:
-            client_busy.append(interval)
     needed_by = {t_id: frozenset(ids) for t_id, ids in needs}
+    therapist_busy, room_busy, client_busy = _busy_times(busy)
     return _Loaded(
         therapists=[
             TherapistSchedule(
@@ -217,11 +369,55 @@ def _load(
                 room_id=r_id,
                 equipment=frozenset(room_equipment),
                 busy=room_busy[r_id],
-                demand=room_demand(frozenset(room_equipment), needed_by, treatment_id),
+                demand=room_demand(frozenset(room_equipment), needed_by, whose.treatment_id),
             )
             for r_id, room_equipment in rooms
         ],
         equipment=frozenset(equipment),
+        client_busy=client_busy,
+    )
+
+
+def _load_busy(whose: _Whose, windows: list[Window]) -> list:
+    """The busy rows in `windows`, for _with_busy."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BUSY_SQL, _parameters(whose, windows))
+        return cursor.fetchone()[0] or []
+
+
+def _busy_times(
+    busy: list,
+) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]], list[Interval]]:
+    """The busy spans as the busy times of each therapist, each room, and the client."""
+    therapist_busy: dict[int, list[Interval]] = defaultdict(list)
+    room_busy: dict[int, list[Interval]] = defaultdict(list)
+    client_busy = []
+    for start, end, therapists, rooms, clients in busy:
+        interval = _interval(start, end)
+        for t_id in therapists:
+            therapist_busy[t_id].append(interval)
+        for r_id in rooms:
+            room_busy[r_id].append(interval)
+        if clients:
+            client_busy.append(interval)
+    return therapist_busy, room_busy, client_busy
+
+
+def _with_busy(hours: _Loaded, busy: list) -> _Loaded:
+    """A schedule loaded without busy times (windows=[]), with these busy rows."""
+    therapist_busy, room_busy, client_busy = _busy_times(busy)
+    return hours._replace(
+        # Only those with busy times change; a few hundred copies would cost milliseconds.
+        therapists=[
+            replace(therapist, busy=therapist_busy[therapist.therapist_id])
+            if therapist.therapist_id in therapist_busy
+            else therapist
+            for therapist in hours.therapists
+        ],
+        rooms=[
+            replace(room, busy=room_busy[room.room_id]) if room.room_id in room_busy else room
+            for room in hours.rooms
+        ],
         client_busy=client_busy,
     )
 
@@ -237,15 +433,6 @@ def room_demand(room_equipment: frozenset[int], needs: dict, treatment_id: int) 
         for other, needed in needs.items()
         if other != treatment_id and needed and needed <= room_equipment
     )
-
-
-def days_with_free_slots(slots: list[Slot]) -> dict[datetime.date, int]:
-    """How many distinct start times each local day offers."""
-    tz = spa_time_zone()
-    starts: dict[datetime.date, set] = defaultdict(set)
-    for slot in slots:
-        starts[slot.start.astimezone(tz).date()].add(slot.start)
-    return {day: len(times) for day, times in starts.items()}
 
 
 def bookable_days(now: datetime.datetime | None = None) -> tuple[datetime.date, datetime.date]:

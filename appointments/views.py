@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +27,7 @@ from .ics import appointment_attachment
 from .models import Appointment, Therapist, Treatment, WaitlistEntry
 
 CALENDAR_WEEKS = 4
+PAST_PER_PAGE = 20  # "My appointments": past appointments on a page
 
 
 def _own_appointment(request: HttpRequest, pk: int) -> Appointment:
@@ -55,7 +57,7 @@ def _times(slots: list[Slot]) -> list[dict]:
 
 
 def _calendar(
-    slots: list[Slot],
+    free_days: set[datetime.date],
     first: datetime.date,
     bookable: tuple[datetime.date, datetime.date],
     day_url: Callable[[datetime.date], str],
@@ -64,22 +66,21 @@ def _calendar(
     marked: datetime.date | None = None,
 ) -> list[list[dict]]:
     """Four weeks from `first`; only days inside `bookable` (inclusive) offer their times,
-    at `day_url(day)`. `selected`: the day whose times are shown; `marked`: the day of the
-    appointment being moved."""
-    free = free_times.days_with_free_slots(slots)
+    at `day_url(day)`. `free_days`: the days with a free time; `selected`: the day whose
+    times are shown; `marked`: the day of the appointment being moved."""
     weeks = []
     for week in range(CALENDAR_WEEKS):
         days = []
         for offset in range(7):
             day = first + datetime.timedelta(days=week * 7 + offset)
             open_day = bookable[0] <= day <= bookable[1]
-            count = free.get(day, 0) if open_day else 0
+            free = open_day and day in free_days
             days.append(
                 {
                     "date": day,
-                    "free": count,
+                    "free": free,
                     "bookable": open_day,
-                    "url": day_url(day) if count else "",
+                    "url": day_url(day) if free else "",
                     "selected": day == selected,
                     "marked": day == marked,
                 }
@@ -146,15 +147,15 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     last = first + datetime.timedelta(weeks=CALENDAR_WEEKS) - datetime.timedelta(days=1)
     therapist = _therapist_filter(request)
     shown = (max(first, open_days[0]), min(last, open_days[1])) if open_days else None
-    slots = (
-        free_times.free_slots(
+    free_days = (
+        free_times.days_with_free_times(
             treatment=treatment,
             first_day=shown[0],
             last_day=shown[1],
             therapist_id=therapist.pk if therapist else None,
         )
         if shown and shown[0] <= shown[1]
-        else []
+        else set()
     )
     previous_first = first - datetime.timedelta(weeks=CALENDAR_WEEKS)
     next_first = last + datetime.timedelta(days=1)
@@ -166,7 +167,7 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "therapists": treatment.therapists.active(),
             "therapist": therapist,
             "weeks": _calendar(
-                slots,
+                free_days,
                 first,
                 open_days,
                 lambda day: _with_query(
@@ -194,7 +195,7 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
     bookable = free_times.bookable_days()
     open_days = _open_days(outlook, bookable)
     slots = (
-        free_times.free_slots(
+        free_times.free_starts(
             treatment=treatment,
             first_day=date,
             last_day=date,
@@ -347,19 +348,27 @@ def booked(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def my_appointments(request: HttpRequest) -> HttpResponse:
+    """What is coming in full (the booking horizon bounds it); the past a page at a time,
+    newest first: a regular's years of visits would make the page grow without end."""
     now = timezone.now()
-    appointments = Appointment.objects.with_details().filter(client__user=request.user)
+    # By the client's id, not through their user: PostgreSQL then reads a page of the
+    # past straight from the (client, start) index instead of all of it.
+    client = Client.objects.of(request.user)
+    appointments = Appointment.objects.with_details().filter(client=client)
+    # Newest first; the id orders two at the same start (one cancelled) the same way on
+    # every page.
+    past = appointments.past(now).order_by("-starts_at", "-pk")
     return render(
         request,
         "appointments/my_appointments.html",
         {
             "upcoming": appointments.active().upcoming(now),
-            "past": appointments.past(now),
+            "past": Paginator(past, PAST_PER_PAGE).get_page(request.GET.get("page")),
             "cancelled": appointments.upcoming(now).filter(status=Appointment.Status.CANCELLED),
             "waitlist": WaitlistEntry.objects.current(timezone.localdate(now))
-            .filter(client__user=request.user)
+            .filter(client=client)
             .select_related("treatment", "therapist"),
-            "is_client": Client.objects.of(request.user) is not None,
+            "is_client": client is not None,
         },
     )
 
@@ -440,16 +449,20 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     first = requested - datetime.timedelta(days=requested.weekday())
     last = first + datetime.timedelta(weeks=CALENDAR_WEEKS) - datetime.timedelta(days=1)
     shown = (max(first, open_days[0]), min(last, open_days[1])) if open_days else None
-    slots = (
-        free_times.free_slots(
-            treatment=treatment,
-            first_day=shown[0],
-            last_day=shown[1],
-            therapist_id=therapist_id,
-            client_id=appointment.client_id,
-            ignore_appointment_id=appointment.pk,
-        )
+    whose = {
+        "treatment": treatment,
+        "therapist_id": therapist_id,
+        "client_id": appointment.client_id,
+        "ignore_appointment_id": appointment.pk,
+    }
+    free_days = (
+        free_times.days_with_free_times(first_day=shown[0], last_day=shown[1], **whose)
         if shown and shown[0] <= shown[1]
+        else set()
+    )
+    times = (
+        free_times.free_starts(first_day=picked, last_day=picked, **whose)
+        if picked in free_days
         else []
     )
     here = reverse("appointments:reschedule", args=[pk])
@@ -471,12 +484,12 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "first": first,
             "therapist": therapist,
             "therapists": treatment.therapists.active(),
-            "weeks": _calendar(slots, first, open_days, day_url, selected=picked, marked=now_on)
+            "weeks": _calendar(free_days, first, open_days, day_url, selected=picked, marked=now_on)
             if open_days
             else [],
             "previous_first": previous_first if first > today else None,
             "next_first": next_first if next_first <= bookable[1] else None,
-            "times": _times([slot for slot in slots if _local_day(slot.start) == picked]),
+            "times": _times(times),
             "confirm_base": reverse("appointments:reschedule_confirm", args=[pk]),
             "error": error,
             "alternatives": _alternatives(error) if error else [],

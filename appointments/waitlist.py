@@ -349,8 +349,14 @@ def _status(entry: WaitlistEntry, start: datetime.datetime, now: datetime.dateti
         return OfferStatus.ENDED
     if _back_walking_refusal(entry.client, entry.treatment, day, now):
         return OfferStatus.NOT_FOR_YOU
-    free = entry.treatment.is_active and any(
-        slot.start == start for slot in free_times_of(entry, day, now=now)
+    free = entry.treatment.is_active and bool(
+        free_times.slots_at(
+            treatment=entry.treatment,
+            start=start,
+            therapist_id=entry.therapist_id,
+            client_id=entry.client_id,
+            now=now,
+        )
     )
     return OfferStatus.OPEN if free else OfferStatus.TAKEN
 
@@ -366,9 +372,10 @@ def offer_status(offer: WaitlistOffer, now: datetime.datetime | None = None) -> 
 def free_times_of(
     entry: WaitlistEntry, day: datetime.date, *, now: datetime.datetime | None = None
 ) -> list[Slot]:
-    """The free slots of the entry's treatment on `day`, with its therapist or any, for its
-    client (online rules: minimum notice, horizon)."""
-    return free_times.free_slots(
+    """The free times of the entry's treatment on `day`, each start once (with its first
+    free therapist), with its therapist or any, for its client (online rules: minimum
+    notice, horizon)."""
+    return free_times.free_starts(
         treatment=entry.treatment,
         first_day=day,
         last_day=day,

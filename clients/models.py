@@ -118,8 +118,24 @@ class ClientQuerySet(models.QuerySet["Client"]):
         screenings = HealthScreening.objects.filter(client=OuterRef("pk"))
         last_appointment = appointments.order_by("-starts_at").values("starts_at")[:1]
         last_screening = screenings.order_by("-submitted_at").values("submitted_at")[:1]
+        # Only a client with a health record from before the cutoff can be due. Found
+        # through the indexes on those dates (screening_submitted_idx,
+        # appointment_reason_start_idx), instead of judging every client the spa ever had
+        # each day; the purge deletes or blanks those records, so few are left to find.
+        from_before = (
+            HealthScreening.objects.filter(submitted_at__lt=cutoff)
+            .order_by()
+            .values("client_id")
+            .union(
+                Appointment.objects.filter(starts_at__lt=cutoff)
+                .exclude(cancellation_reason="")
+                .order_by()
+                .values("client_id")
+            )
+        )
         return (
-            self.annotate(
+            self.filter(pk__in=from_before)
+            .annotate(
                 # PostgreSQL's GREATEST skips NULLs: no appointment, or no screening.
                 last_health_activity=Greatest(Subquery(last_appointment), Subquery(last_screening))
             )

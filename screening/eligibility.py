@@ -46,11 +46,12 @@ class Verdict:
 
 
 def latest_screenings_first(lookup: str) -> Prefetch:
-    """Prefetch a client's screenings newest first (as `screenings_newest_first`): the
-    current one is the first, whatever the booking was made on."""
+    """Prefetch a client's current screening (as `screenings_newest_first`, a list of at
+    most one: the newest), whatever the booking was made on. Only that one: a regular's
+    years of screenings would each be read and decrypted for nothing."""
     return Prefetch(
         lookup,
-        queryset=HealthScreening.objects.latest_first(),
+        queryset=HealthScreening.objects.latest_first()[:1],
         to_attr="screenings_newest_first",
     )
 

@@ -327,6 +327,9 @@ SPA_REVIEW_DEADLINE_HOURS = env.float("SPA_REVIEW_DEADLINE_HOURS", default=4)
 # Privacy: health records are purged this many years after the client's last
 # appointment or screening (purge_health_records; the reasoning is docs/PRIVACY.md).
 SPA_HEALTH_RECORD_RETENTION_YEARS = env.int("SPA_HEALTH_RECORD_RETENTION_YEARS", default=8)
+# The outbox keeps a notice this many days after it was sent (or skipped as old news),
+# for staff to see which emails went out; purge_sent_notices deletes it then.
+SPA_SENT_NOTICE_RETENTION_DAYS = env.int("SPA_SENT_NOTICE_RETENTION_DAYS", default=90)
 
 # The spa
 SPA_NAME = env.str("SPA_NAME", default="Still Waters Spa")

@@ -142,6 +142,30 @@ class Appointment(models.Model):
             # "My appointments" and the reminder run read by client or by start time.
             models.Index(fields=["client", "starts_at"], name="appointment_client_start_idx"),
             models.Index(fields=["starts_at"], name="appointment_start_idx"),
+            # A therapist's day, week and calendar feed (schedule_views): their days only,
+            # not their years of history.
+            models.Index(fields=["therapist", "starts_at"], name="appointment_therapist_day_idx"),
+            # release_expired_holds: held bookings whose review deadline has passed.
+            models.Index(
+                fields=["hold_expires_at"],
+                name="appointment_hold_expiry_idx",
+                condition=Q(status="pending_review"),
+            ),
+            # send_reminders: open appointments starting soon that are owed their reminder.
+            models.Index(
+                fields=["starts_at"],
+                name="appointment_reminder_due_idx",
+                condition=Q(
+                    reminder_sent_at__isnull=True, status__in=["confirmed", "pending_review"]
+                ),
+            ),
+            # purge_health_records: clients whose cancellation reasons (health records)
+            # date from before the retention cutoff. The purge blanks them, so it stays small.
+            models.Index(
+                fields=["starts_at"],
+                name="appointment_reason_start_idx",
+                condition=~Q(cancellation_reason=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

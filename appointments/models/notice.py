@@ -123,6 +123,16 @@ class Notice(models.Model):
                     sent_at__isnull=True, skipped_at__isnull=True, given_up_at__isnull=True
                 ),
             ),
+            # purge_sent_notices: notices sent, or skipped as old news, before the
+            # retention period (SPA_SENT_NOTICE_RETENTION_DAYS), oldest first.
+            models.Index(
+                fields=["sent_at"], name="notice_sent_idx", condition=Q(sent_at__isnull=False)
+            ),
+            models.Index(
+                fields=["skipped_at"],
+                name="notice_skipped_idx",
+                condition=Q(skipped_at__isnull=False),
+            ),
             # The account emails' rate limit: how many one address asked for lately.
             models.Index(
                 fields=["requested_from", "created_at"],

@@ -14,7 +14,9 @@ from appointments.availability import (
     Slot,
     TherapistSchedule,
     TreatmentSpec,
+    candidate_starts,
     free_slots,
+    free_starts,
 )
 
 UTC = datetime.UTC
@@ -599,3 +601,78 @@ def test_offers_exactly_the_slots_a_brute_force_search_finds(schedule):
 
     assert slots == expected
     assert [slot.room_id for slot in slots] == [slot.room_id for slot in expected]
+
+
+# Stopping at the first fit (free_starts, candidate_starts): the same free times as
+# free_slots, found with less work. Pages that list times or days use them.
+
+
+def first_slot_of_each_start(slots: list[Slot]) -> list[Slot]:
+    """free_slots' answer, one slot a start: the first (lowest therapist id)."""
+    firsts: dict[datetime.datetime, Slot] = {}
+    for slot in slots:
+        firsts.setdefault(slot.start, slot)
+    return list(firsts.values())
+
+
+def local_day(slot: Slot, tz: ZoneInfo) -> datetime.date:
+    return slot.start.astimezone(tz).date()
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules())
+def test_free_starts_give_each_start_free_slots_offers_once_with_its_first_slot(schedule):
+    expected = first_slot_of_each_start(free_slots(**schedule))
+
+    found = free_starts(**schedule)
+
+    assert found == expected
+    assert [slot.room_id for slot in found] == [slot.room_id for slot in expected]
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules())
+def test_the_first_free_start_of_each_day_marks_exactly_the_days_free_slots_offers(schedule):
+    tz = schedule["tz"]
+    every_start = first_slot_of_each_start(free_slots(**schedule))
+    first_of_each_day = [
+        slot
+        for index, slot in enumerate(every_start)
+        if index == 0 or local_day(every_start[index - 1], tz) != local_day(slot, tz)
+    ]
+
+    firsts = free_starts(**schedule, first_of_day=True)
+
+    assert firsts == first_of_each_day
+    assert {local_day(slot, tz) for slot in firsts} == {
+        local_day(slot, tz) for slot in free_slots(**schedule)
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules(), st.data())
+def test_looking_only_at_some_candidates_finds_the_free_times_among_them(schedule, data):
+    candidates = candidate_starts(
+        **{
+            name: schedule[name]
+            for name in ("treatment", "first_day", "last_day", "therapists", "now", "tz", "policy")
+        }
+    )
+    every_candidate = [start for starts in candidates.values() for start in starts]
+    everything = free_starts(**schedule)
+    # Every free start is a candidate, and each day's candidates come in order.
+    assert {slot.start for slot in everything} <= set(every_candidate)
+    assert all(starts == sorted(starts) for starts in candidates.values())
+    assert all(
+        start.astimezone(schedule["tz"]).date() == day
+        for day, starts in candidates.items()
+        for start in starts
+    )
+    among = set(data.draw(st.lists(st.sampled_from(every_candidate))) if every_candidate else [])
+
+    assert free_starts(**schedule, among=among) == [
+        slot for slot in everything if slot.start in among
+    ]
+    assert free_slots(**schedule, among=among) == [
+        slot for slot in free_slots(**schedule) if slot.start in among
+    ]

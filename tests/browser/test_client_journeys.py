@@ -37,7 +37,7 @@ def local(day: datetime.date, hour: int) -> datetime.datetime:
 
 
 def day_link(page: Page, day: datetime.date):
-    return page.get_by_role("link", name=re.compile(rf"^{long_day(day)}: \d+ free times?"))
+    return page.get_by_role("link", name=re.compile(rf"^{long_day(day)}: free times"))
 
 
 @pytest.mark.parametrize("window", ["page", "phone"])

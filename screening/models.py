@@ -87,6 +87,8 @@ class HealthScreening(models.Model):
         indexes = [
             models.Index(fields=["client", "-submitted_at"], name="screening_client_latest_idx"),
             models.Index(fields=["review", "submitted_at"], name="screening_review_queue_idx"),
+            # The admin's list of every screening, newest first.
+            models.Index(fields=["submitted_at", "id"], name="screening_submitted_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -74,17 +74,25 @@ def search_words(term: str) -> list[str]:
     return words
 
 
-def _matching(model, paths: list[str], words: list[str]) -> QuerySet:
-    """`model`'s rows with every word in one of `paths` (icontains): one query, a UNION
-    per word so that each path's own index answers it."""
-    matches = model._default_manager.order_by()
-    for word in words:
-        parts = [
-            model._default_manager.filter(**{f"{path}__icontains": word}).order_by().values("pk")
+def _matching(model, paths: list[str], words: list[str], column: str) -> QuerySet:
+    """`column` of `model`'s rows with every word in one of `paths` (icontains): one
+    query, a UNION per word so that each path's own index answers it."""
+
+    def union(word: str, selected: str) -> QuerySet:
+        first, *others = [
+            model._default_manager.filter(**{f"{path}__icontains": word})
+            .order_by()
+            .values_list(selected, flat=True)
             for path in paths
         ]
-        matches = matches.filter(pk__in=parts[0].union(*parts[1:]))
-    return matches
+        return first.union(*others)
+
+    if len(words) == 1:  # the union alone: no join back to the table
+        return union(words[0], column)
+    matches = model._default_manager.order_by()
+    for word in words:
+        matches = matches.filter(pk__in=union(word, "pk"))
+    return matches.values_list(column, flat=True)
 
 
 def _listed(values: QuerySet):
@@ -153,11 +161,11 @@ class LongListMixin:
     @staticmethod
     def _related_match(model, name: str, paths: list[str], words: list[str]) -> Q:
         field = model._meta.get_field(name)
-        matches = _matching(field.related_model, paths, words)
         if field.concrete:  # a foreign key of ours: the related rows' ids
-            return Q(**{f"{name}__in": _listed(matches.values_list("pk", flat=True))})
+            return Q(**{f"{name}__in": _listed(_matching(field.related_model, paths, words, "pk"))})
         # A relation pointing at us (a user's client): our ids, from its foreign key.
-        return Q(pk__in=_listed(matches.values_list(field.field.attname, flat=True)))
+        column = field.field.attname
+        return Q(pk__in=_listed(_matching(field.related_model, paths, words, column)))
 
 
 def date_bar(changelist) -> dict:

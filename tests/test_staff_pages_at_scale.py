@@ -326,7 +326,7 @@ def plan(sql: str, turned_off: tuple[str, ...] = WHOLE) -> str:
 
 
 def reads(sql: str) -> bool:
-    return sql.lstrip().upper().startswith(("SELECT", "WITH"))
+    return sql.lstrip().lstrip("(").upper().startswith(("SELECT", "WITH"))
 
 
 @pytest.fixture
@@ -398,7 +398,7 @@ def test_searching_clients_by_name_email_and_phone_uses_the_trigram_indexes(
             ('"phone"::text) LIKE', "client_phone_trgm_idx"),
             ('"email"::text) LIKE', "user_email_trgm_idx"),
         ]:
-            plan_text = plan(the_statement(staff_http, url, "SELECT", column), BY_CONDITION)
+            plan_text = plan(the_statement(staff_http, url, "", column), BY_CONDITION)
             assert index in plan_text, (url, plan_text)
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
+from spa_booking.admin_lists import LongListMixin
 
 from . import services, waitlist
 from .free_times import local_days
@@ -280,8 +281,12 @@ def notice_line(notice: Notice) -> str:
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
-    """Staff book, move and cancel here, through the same services as clients."""
+class AppointmentAdmin(LongListMixin, ServiceErrorInFormMixin, admin.ModelAdmin):
+    """Staff book, move and cancel here, through the same services as clients.
+
+    Five years of a chain's bookings: the list is ordered by the start alone (each filter
+    has an index by filter and start; another column's order would sort them all).
+    """
 
     service_errors = (services.BookingError,)
     form = AppointmentAdminForm
@@ -293,6 +298,7 @@ class AppointmentAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     autocomplete_fields = ["client"]
     actions = ["cancel_selected"]
     ordering = ["-starts_at"]
+    sortable_by = ["starts_at"]
 
     # What staff enter; the rest of an appointment is the services' to set.
     booking_fields = ["start", "therapist", "health_unchanged"]
@@ -440,7 +446,7 @@ class WaitlistEntryForm(forms.ModelForm):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+class WaitlistEntryAdmin(LongListMixin, ServiceErrorInFormMixin, admin.ModelAdmin):
     """The front desk adds a caller here, through the same service as the site, and sees
     who waits on a day. Entries are never edited or deleted: they end (booked, left,
     expired) and the record stays."""
@@ -451,6 +457,9 @@ class WaitlistEntryAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     list_filter = [WaitlistDayFilter, "state", "treatment"]
     list_select_related = ["client", "treatment", "therapist", "created_by"]
     search_fields = ["client__full_name", "client__user__email", "client__phone"]
+    # Ordered by when it was added, which an index serves; the day filter finds who
+    # waits on a day.
+    sortable_by = ["added"]
     autocomplete_fields = ["client"]
     actions = ["take_off_the_waitlist"]
     inlines = [WaitlistOfferInline]

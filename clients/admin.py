@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.front_desk.clients import parse_date
 from appointments.models import Appointment
+from spa_booking.admin_lists import LongListMixin
 
 from . import audit, export, services, two_factor
 from .models import (
@@ -75,10 +76,14 @@ def _privileges(user_id: int | None) -> tuple:
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(LongListMixin, DjangoUserAdmin):
+    """Every account: each client's login, and the staff's. Ordered by email alone (its
+    unique index); another column's order would sort a hundred thousand accounts."""
+
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ["email"]
+    sortable_by = ["email"]
     list_display = ["email", "is_staff", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "client__full_name"]
@@ -265,10 +270,12 @@ class DateOfBirthCorrectionInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(LongListMixin, admin.ModelAdmin):
     form = ClientAdminForm
     # Enough to tell two clients of the same name apart; searchable by date of birth too.
     list_display = ["full_name", "email", "phone", "date_of_birth", "last_visit", "created_at"]
+    # The orders an index serves; the last visit, say, would be looked up for every client.
+    sortable_by = ["full_name", "email"]
     search_fields = ["full_name", "user__email", "phone"]
     search_help_text = "Name, email, phone or date of birth (27/3/1990)."
     list_select_related = ["user"]

@@ -2,10 +2,11 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Subquery
-from django.db.models.functions import Greatest, Lower
+from django.db.models import Exists, F, Func, OuterRef, Subquery, Value
+from django.db.models.functions import Greatest, Lower, Upper
 from django.utils import timezone
 
 EARLIEST_DATE_OF_BIRTH = datetime.date(1900, 1, 1)
@@ -14,6 +15,21 @@ phone_validator = RegexValidator(
     regex=r"^\+?[0-9 ()\-]{7,20}$",
     message="Enter a phone number like 07700 900123 or +44 7700 900123.",
 )
+
+
+class Digits(Func):
+    """Only the digits of a text: "07700 900123" and "07700-900-123" match alike."""
+
+    function = "regexp_replace"
+
+    def __init__(self, expression) -> None:
+        super().__init__(expression, Value(r"\D"), Value(""), Value("g"))
+
+
+def trigram_index(expression, name: str) -> GinIndex:
+    """An index that answers `LIKE '%word%'` on the expression (pg_trgm). Django's
+    `icontains` compares UPPER(column): an index on the column alone would not serve it."""
+    return GinIndex(OpClass(expression, name="gin_trgm_ops"), name=name)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -65,6 +81,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        indexes = [
+            # Staff search accounts and clients by any part of an email address (the
+            # admin's search, the front desk's "find a client").
+            trigram_index(Upper("email"), "user_email_trgm_idx"),
+            # The admin's list of staff accounts (a few among every client's login).
+            models.Index(
+                fields=["email"], condition=models.Q(is_staff=True), name="user_staff_idx"
+            ),
+        ]
         constraints = [
             # Stored in lower case, so the unique index on email is also
             # case-insensitive: "Ana@X.com" cannot sign up beside "ana@x.com".
@@ -166,6 +191,16 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["full_name"]
+        indexes = [
+            # The client list in the admin, by name.
+            models.Index(fields=["full_name"], name="client_name_idx"),
+            # Finding a client (admin search, front desk, autocomplete): any part of the
+            # name or phone number as typed, the phone's digits alone, the date of birth.
+            trigram_index(Upper("full_name"), "client_name_trgm_idx"),
+            trigram_index(Upper("phone"), "client_phone_trgm_idx"),
+            trigram_index(Digits(F("phone")), "client_phone_digits_trgm_idx"),
+            models.Index(fields=["date_of_birth"], name="client_birth_date_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(date_of_birth__gte=EARLIEST_DATE_OF_BIRTH),
@@ -285,6 +320,10 @@ class AccessRecord(models.Model):
         indexes = [
             # "Who saw this client's data", newest first: the client's admin page and export.
             models.Index(fields=["client", "-viewed_at"], name="accessrecord_client_latest_idx"),
+            # The admin's list of every record, newest first (and its date bar's first
+            # and last), whole or by kind.
+            models.Index(fields=["viewed_at", "id"], name="accessrecord_latest_idx"),
+            models.Index(fields=["kind", "viewed_at"], name="accessrecord_kind_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
+from spa_booking.admin_lists import LongListMixin
 
 from . import services
 from .admin import _sees_health_data
@@ -17,10 +18,12 @@ ERASURE_PERMISSION = "clients.decide_erasurerequest"
 
 
 @admin.register(AccessRecord)
-class AccessRecordAdmin(admin.ModelAdmin):
-    """Who saw whose health data: read-only, for screening reviewers and superusers."""
+class AccessRecordAdmin(LongListMixin, admin.ModelAdmin):
+    """Who saw whose health data: read-only, for screening reviewers and superusers.
+    Every screening list adds records: newest first, by the one order an index serves."""
 
     list_display = ["viewed_at", "client", "viewed_by", "kind", "address"]
+    sortable_by = ["viewed_at"]
     list_filter = ["kind"]
     list_select_related = ["client", "viewed_by"]
     search_fields = ["client__full_name", "client__user__email", "viewed_by__email"]

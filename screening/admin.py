@@ -7,7 +7,8 @@ change history records which decision was made, never what was answered.
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -21,6 +22,7 @@ from clients import audit
 from clients.age import age_on
 from clients.models import AccessRecord
 from spa_booking.admin_errors import ServiceErrorInFormMixin
+from spa_booking.admin_lists import LongListMixin
 
 from . import rules, services
 from .forms import ScreeningForm
@@ -87,7 +89,7 @@ class ReviewForm(forms.ModelForm):
         self.fields["therapist_note_text"].initial = screening.therapist_note
 
 
-class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+class HealthScreeningAdmin(LongListMixin, ServiceErrorInFormMixin, admin.ModelAdmin):
     form = ReviewForm
     service_errors = (services.ScreeningError,)
     list_display = [
@@ -107,6 +109,8 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
     list_filter = ["review"]
     preserve_filters = False
     search_fields = ["client__full_name", "client__user__email"]
+    # Newest first, by the index on the submission; another order would sort them all.
+    sortable_by = ["submitted_at"]
     list_select_related = ["client"]
     readonly_fields = [
         "client_name",
@@ -178,16 +182,22 @@ class HealthScreeningAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest):
+        # Counted for each screening shown (a subquery), not by joining every
+        # screening to its appointments and grouping them all before the page is cut.
+        held = (
+            Appointment.objects.filter(
+                screening=OuterRef("pk"), status=Appointment.Status.PENDING_REVIEW
+            )
+            .order_by()
+            .values("screening")
+            .annotate(count=Count("*"))
+            .values("count")
+        )
         return (
             super()
             .get_queryset(request)
             .select_related("client", "reviewed_by")
-            .annotate(
-                held_count=Count(
-                    "appointments",
-                    filter=Q(appointments__status=Appointment.Status.PENDING_REVIEW),
-                )
-            )
+            .annotate(held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0))
         )
 
     # Pages with health answers are never cached by the browser or a proxy, and every

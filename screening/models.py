@@ -87,9 +87,10 @@ class HealthScreening(models.Model):
         indexes = [
             models.Index(fields=["client", "-submitted_at"], name="screening_client_latest_idx"),
             models.Index(fields=["review", "submitted_at"], name="screening_review_queue_idx"),
-            # purge_health_records: clients with a screening from before the retention
-            # cutoff, the only ones who can be due (ClientQuerySet.health_records_due_for_purge).
-            models.Index(fields=["submitted_at"], name="screening_submitted_idx"),
+            # The admin's list of every screening, newest first; and purge_health_records:
+            # clients with a screening from before the retention cutoff, the only ones who
+            # can be due (ClientQuerySet.health_records_due_for_purge).
+            models.Index(fields=["submitted_at", "id"], name="screening_submitted_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -3,24 +3,15 @@
 import datetime
 import re
 
-from django.db.models import F, Func, OuterRef, Q, Subquery, Value
+from django.db.models import F, OuterRef, Q, Subquery
 
-from clients.models import Client
+from clients.models import Client, Digits
 
 from ..models import Appointment
 
 RESULTS = 20
 # Fewer digits than this are part of a name or a date, not a phone number.
 PHONE_DIGITS = 4
-
-
-class Digits(Func):
-    """Only the digits of a text: "07700 900123" and "07700-900-123" match alike."""
-
-    function = "regexp_replace"
-
-    def __init__(self, expression) -> None:
-        super().__init__(expression, Value(r"\D"), Value(""), Value("g"))
 
 
 def parse_date(text: str) -> datetime.date | None:
@@ -49,25 +40,32 @@ def find_clients(query: str) -> list[Client]:
     if not query:
         return []
     words = query.split(" ")
-    match = Q(*[Q(full_name__icontains=word) for word in words])
+    # Each way of matching is a query of its own, which its index answers (clients.models):
+    # an OR across the client and their login could only be answered by reading every
+    # client.
+    ways = [Client.objects.filter(*[Q(full_name__icontains=word) for word in words])]
     if len(words) == 1:
-        match |= Q(user__email__icontains=query)
+        ways.append(Client.objects.filter(user__email__icontains=query))
     born = parse_date(query)
     if born is not None:
-        match |= Q(date_of_birth=born)
+        ways.append(Client.objects.filter(date_of_birth=born))
     else:
         digits = re.sub(r"\D", "", query)
         if len(digits) >= PHONE_DIGITS:
-            match |= Q(phone_digits__contains=digits)
+            ways.append(
+                Client.objects.alias(phone_digits=Digits(F("phone"))).filter(
+                    phone_digits__contains=digits
+                )
+            )
+    first, *others = [way.order_by().values("pk") for way in ways]
     last_visit = (
         Appointment.objects.filter(client=OuterRef("pk"), status=Appointment.Status.COMPLETED)
         .order_by("-starts_at")
         .values("starts_at")[:1]
     )
     return list(
-        Client.objects.filter(erased_at__isnull=True)
-        .annotate(phone_digits=Digits(F("phone")), last_visit=Subquery(last_visit))
-        .filter(match)
+        Client.objects.filter(erased_at__isnull=True, pk__in=first.union(*others))
+        .annotate(last_visit=Subquery(last_visit))
         .select_related("user")
         .order_by("full_name", "pk")[:RESULTS]
     )

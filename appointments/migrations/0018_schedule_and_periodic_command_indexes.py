@@ -18,13 +18,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # schedule_views._days and feed: a therapist's appointments between two times.
-        AddIndexConcurrently(
-            model_name="appointment",
-            index=models.Index(
-                fields=["therapist", "starts_at"], name="appointment_therapist_day_idx"
-            ),
-        ),
         # release_expired_holds: status = 'pending_review' AND hold_expires_at <= now.
         AddIndexConcurrently(
             model_name="appointment",

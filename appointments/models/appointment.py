@@ -92,9 +92,16 @@ class Appointment(models.Model):
     client = models.ForeignKey(
         "clients.Client", on_delete=models.PROTECT, related_name="appointments"
     )
-    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="appointments")
-    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="appointments")
-    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    # Indexed with the start (Meta.indexes), which also serves the foreign key.
+    therapist = models.ForeignKey(
+        Therapist, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
+    treatment = models.ForeignKey(
+        Treatment, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
+    room = models.ForeignKey(
+        Room, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     blocked_until = models.DateTimeField(
@@ -142,9 +149,6 @@ class Appointment(models.Model):
             # "My appointments" and the reminder run read by client or by start time.
             models.Index(fields=["client", "starts_at"], name="appointment_client_start_idx"),
             models.Index(fields=["starts_at"], name="appointment_start_idx"),
-            # A therapist's day, week and calendar feed (schedule_views): their days only,
-            # not their years of history.
-            models.Index(fields=["therapist", "starts_at"], name="appointment_therapist_day_idx"),
             # release_expired_holds: held bookings whose review deadline has passed.
             models.Index(
                 fields=["hold_expires_at"],
@@ -165,6 +169,20 @@ class Appointment(models.Model):
                 fields=["starts_at"],
                 name="appointment_reason_start_idx",
                 condition=~Q(cancellation_reason=""),
+            ),
+            # The staff lists, newest first or by day, by one filter of the admin's (its
+            # date bar's first and last too): a status (the front desk's held bookings),
+            # a therapist (also the therapist's day, week and calendar feed), a room, a
+            # treatment; the flagged for a call (the front desk's work list). Each reads
+            # only the rows it shows.
+            models.Index(fields=["status", "starts_at"], name="appointment_by_status_idx"),
+            models.Index(fields=["therapist", "starts_at"], name="appointment_by_therapist_idx"),
+            models.Index(fields=["room", "starts_at"], name="appointment_by_room_idx"),
+            models.Index(fields=["treatment", "starts_at"], name="appointment_by_treatment_idx"),
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(needs_follow_up=True),
+                name="appointment_follow_up_idx",
             ),
         ]
         constraints = [

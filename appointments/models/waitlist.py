@@ -110,6 +110,9 @@ class WaitlistEntry(models.Model):
                 name="waitlistentry_active_days_idx",
                 condition=Q(state__in=WAITLIST_ACTIVE),
             ),
+            # The admin's list in the order added, whole or by state.
+            models.Index(fields=["created_at", "id"], name="waitlistentry_added_idx"),
+            models.Index(fields=["state", "created_at"], name="waitlistentry_state_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,0 +1,249 @@
+"""Admin lists over tables that grow with the spa's history (appointments, clients,
+screenings, access records...): each page costs the same with five years behind it as
+with five weeks.
+
+Django's list does three things that read every row of such a table: it counts all of
+them (twice: the filtered list and the whole table), it offers "Show counts" (a count per
+filter choice, each one a scan), and its search ORs `icontains` over joined tables, which
+no index can answer. `LongListMixin` counts up to a limit, never shows facet counts, and
+searches each related table on its own (its trigram indexes answer) before the list.
+
+Django's date bar lists the years, months or days that have rows: a DISTINCT over every
+row of the period (all five years, at first). `date_bar` offers every period between the
+first and the last row instead, found with one MIN/MAX that the date's index answers.
+"""
+
+import datetime
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
+from django.db.models import Max, Min, Q, QuerySet
+from django.utils import formats, timezone
+from django.utils.functional import cached_property
+from django.utils.text import capfirst, smart_split, unescape_string_literal
+from django.utils.translation import gettext as _
+
+# Pages past this many rows are not offered: narrow the list with a filter or a search.
+# Counting ten thousand index entries takes a few milliseconds; counting two million
+# took hundreds.
+COUNT_LIMIT = 10_000
+
+# A search whose related rows (clients, say) are this few is sent as a list of ids:
+# PostgreSQL knows how many they are, and can OR them with the list's own columns'
+# indexes. More than this (a word in one client's name in twenty), and the matches are
+# common: a subquery, and PostgreSQL reads the list in order until the page is full.
+LISTED_MATCHES = 5_000
+
+
+class LimitedCountPaginator(Paginator):
+    """Counts the rows up to COUNT_LIMIT (one query on at most that many index entries);
+    `is_limited` says there are more."""
+
+    @cached_property
+    def count(self) -> int:
+        # In no order: PostgreSQL counts whichever rows it finds first.
+        counted = self.object_list.order_by()[: COUNT_LIMIT + 1].count()
+        self.is_limited = counted > COUNT_LIMIT
+        return min(counted, COUNT_LIMIT)
+
+    is_limited = False
+
+    @property
+    def limit(self) -> str:
+        return f"{COUNT_LIMIT:,}"
+
+
+class SortableByChangeList(ChangeList):
+    """Orders only by the columns in `sortable_by` (Django only hides the others' links:
+    `?o=` in an address still sorts by any column)."""
+
+    def get_ordering_field(self, field_name):
+        if self.sortable_by is not None and field_name not in self.sortable_by:
+            return None
+        return super().get_ordering_field(field_name)
+
+
+def search_words(term: str) -> list[str]:
+    """The words of a search as Django's admin splits them ("quoted phrases" stay whole)."""
+    words = []
+    for bit in smart_split(term):
+        if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+            bit = unescape_string_literal(bit)
+        words.append(bit)
+    return words
+
+
+def _matching(model, paths: list[str], words: list[str], column: str) -> QuerySet:
+    """`column` of `model`'s rows with every word in one of `paths` (icontains): one
+    query, a UNION per word so that each path's own index answers it."""
+
+    def union(word: str, selected: str) -> QuerySet:
+        first, *others = [
+            model._default_manager.filter(**{f"{path}__icontains": word})
+            .order_by()
+            .values_list(selected, flat=True)
+            for path in paths
+        ]
+        return first.union(*others)
+
+    if len(words) == 1:  # the union alone: no join back to the table
+        return union(words[0], column)
+    matches = model._default_manager.order_by()
+    for word in words:
+        matches = matches.filter(pk__in=union(word, "pk"))
+    return matches.values_list(column, flat=True)
+
+
+def _listed(values: QuerySet):
+    """A short list of values as a list (PostgreSQL plans with the exact number), a long
+    one as the subquery it is."""
+    listed = list(values[: LISTED_MATCHES + 1])
+    return listed if len(listed) <= LISTED_MATCHES else values
+
+
+class LongListMixin:
+    """For the ModelAdmin of a table that grows with history.
+
+    - Counts up to COUNT_LIMIT ("more than 10,000"), and never the whole table again.
+    - No "Show counts" (facets): each choice's count would scan the table.
+    - Orders only by `sortable_by` (set it to the columns an index orders by).
+    - A date bar (`date_hierarchy`) from the first row to the last (`date_bar`).
+    - Search: the same rows as Django's (every word in one of `search_fields`,
+      icontains), found another way. Each related table the search fields go through
+      (e.g. `client__...`) is searched first, on its own, for the ids of its matching
+      rows; the list is then filtered by those ids. Only plain field paths (no ^, =, @).
+    """
+
+    paginator = LimitedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    change_list_template = "admin/long_list_change_list.html"
+
+    def get_changelist(self, request, **kwargs):
+        return SortableByChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None and changelist.date_hierarchy:
+            response.context_data["date_bar"] = date_bar(changelist)
+        return response
+
+    def get_search_results(self, request, queryset, search_term):
+        words = search_words(search_term)
+        if not words:
+            return queryset, False
+        own, related = self._search_paths(queryset.model, self.get_search_fields(request))
+        if not own and len(related) == 1:
+            # Every field is the same related row's: it matches the whole term, or not.
+            ((name, paths),) = related.items()
+            return queryset.filter(self._related_match(queryset.model, name, paths, words)), False
+        for word in words:
+            match = Q.create([(f"{path}__icontains", word) for path in own], connector=Q.OR)
+            for name, paths in related.items():
+                match |= self._related_match(queryset.model, name, paths, [word])
+            queryset = queryset.filter(match)
+        return queryset, False
+
+    @staticmethod
+    def _search_paths(model, search_fields) -> tuple[list[str], dict[str, list[str]]]:
+        """The model's own fields, and the others by the relation they go through."""
+        own, related = [], {}
+        for path in search_fields:
+            first, *rest = path.split("__", 1)
+            if rest and model._meta.get_field(first).is_relation:
+                related.setdefault(first, []).append(rest[0])
+            else:
+                own.append(path)
+        return own, related
+
+    @staticmethod
+    def _related_match(model, name: str, paths: list[str], words: list[str]) -> Q:
+        field = model._meta.get_field(name)
+        if field.concrete:  # a foreign key of ours: the related rows' ids
+            return Q(**{f"{name}__in": _listed(_matching(field.related_model, paths, words, "pk"))})
+        # A relation pointing at us (a user's client): our ids, from its foreign key.
+        column = field.field.attname
+        return Q(pk__in=_listed(_matching(field.related_model, paths, words, column)))
+
+
+def date_bar(changelist) -> dict:
+    """Django's date bar (`date_hierarchy`), with the periods from the first row of the
+    list to its last: one MIN/MAX query, where Django's reads every row of the period."""
+    field = changelist.date_hierarchy
+    names = {part: f"{field}__{part}" for part in ("year", "month", "day")}
+
+    def link(parts: dict) -> str:
+        return changelist.get_query_string(
+            {names[part]: value for part, value in parts.items()}, [f"{field}__"]
+        )
+
+    # As Django reads them: a month within a year, a day within a month.
+    year, month, day = None, None, None
+    try:
+        year = int(changelist.params[names["year"]])
+        month = int(changelist.params[names["month"]])
+        day = int(changelist.params[names["day"]])
+    except (KeyError, ValueError):
+        pass
+    if year and month and day:
+        shown = datetime.date(year, month, day)
+        return {
+            "show": True,
+            "back": {
+                "link": link({"year": year, "month": month}),
+                "title": capfirst(formats.date_format(shown, "YEAR_MONTH_FORMAT")),
+            },
+            "choices": [{"title": capfirst(formats.date_format(shown, "MONTH_DAY_FORMAT"))}],
+        }
+    span = changelist.queryset.aggregate(first=Min(field), last=Max(field))
+    if span["first"] is None:
+        return {"show": True, "back": None, "choices": []}
+    # The list is already narrowed to the chosen year or month, so its first and last
+    # rows bound the choices.
+    first, last = (_local_date(span[end]) for end in ("first", "last"))
+    if not year and first.year == last.year:
+        year, month = first.year, (first.month if first.month == last.month else None)
+    if year and month:
+        return {
+            "show": True,
+            "back": {"link": link({"year": year}), "title": str(year)},
+            "choices": [
+                {
+                    "link": link({"year": year, "month": month, "day": number}),
+                    "title": capfirst(
+                        formats.date_format(datetime.date(year, month, number), "MONTH_DAY_FORMAT")
+                    ),
+                }
+                for number in range(first.day, last.day + 1)
+            ],
+        }
+    if year:
+        return {
+            "show": True,
+            "back": {"link": link({}), "title": _("All dates")},
+            "choices": [
+                {
+                    "link": link({"year": year, "month": number}),
+                    "title": capfirst(
+                        formats.date_format(datetime.date(year, number, 1), "YEAR_MONTH_FORMAT")
+                    ),
+                }
+                for number in range(first.month, last.month + 1)
+            ],
+        }
+    return {
+        "show": True,
+        "back": None,
+        "choices": [
+            {"link": link({"year": number}), "title": str(number)}
+            for number in range(first.year, last.year + 1)
+        ],
+    }
+
+
+def _local_date(moment: datetime.date) -> datetime.date:
+    if isinstance(moment, datetime.datetime):
+        return timezone.localdate(moment)
+    return moment

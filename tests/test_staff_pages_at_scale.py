@@ -1,0 +1,624 @@
+"""Staff pages cost the same with five years of history as with five weeks (issue 14).
+
+- Query counts: every admin list (with each filter, a search, and `_facets`), the change
+  pages, and the front desk's pages make as many queries with twice the history.
+- Plans: on this small database, with `SET LOCAL enable_seqscan = off`, PostgreSQL shows
+  whether an index *can* serve each statement: no big table is read by a sequential scan,
+  and the key statements use the index made for them (a "Seq Scan" that remains means no
+  usable index; at a chain's size it would read millions of rows).
+- The lists' own behaviour: Django's facet counts are off, counting stops at a limit,
+  the date bar spans the first to the last row, and the search finds exactly the rows
+  Django's own search finds.
+"""
+
+import datetime
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.client import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from appointments.forms import format_start
+from appointments.models import Appointment, WaitlistEntry
+from clients.models import AccessRecord, Client, DateOfBirthCorrection, User
+from screening.models import HealthScreening
+from spa_booking import admin_lists
+from tests.factories import ClientFactory, TreatmentFactory, UserFactory
+from tests.scheduling import NOW, TOMORROW, at, open_spa
+from tests.screenings import screen
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+
+# The tables that grow with history: none may be read whole.
+BIG_TABLES = [
+    "appointments_appointment",
+    "appointments_waitlistentry",
+    "clients_accessrecord",
+    "clients_client",
+    "clients_user",
+    "screening_healthscreening",
+]
+
+
+class History:
+    """A spa with a past: each `add(n)` adds n clients, each with a screening, a completed
+    appointment on a day of their own, an access record, an expired waitlist entry and a
+    date of birth correction."""
+
+    def __init__(self, staff: User) -> None:
+        self.staff = staff
+        self.spa = open_spa(therapists=2, rooms=2)
+        # The history is another therapist's, room's and treatment's: filtering by the
+        # first ones is selective, as it is among a chain's 430 therapists.
+        self.past = {
+            "therapist": self.spa.therapists[1],
+            "room": self.spa.rooms[1],
+            "treatment": TreatmentFactory(name="Hot stones"),
+        }
+        self.days = 0
+        # What is there whatever the history: a held booking, one flagged for a call.
+        held_client = ClientFactory(full_name="Dara Byrne", user__email="dara@example.com")
+        self.held = Appointment.objects.create(
+            **self._visit(held_client, at(TOMORROW, 10)),
+            status=Appointment.Status.PENDING_REVIEW,
+            screening=screen(held_client, back_pain_under_care=True),
+            hold_expires_at=NOW + datetime.timedelta(days=1),
+        )
+        self.flagged = Appointment.objects.create(
+            **self._visit(ClientFactory(full_name="Finn Flag"), at(TOMORROW, 12)),
+            needs_follow_up=True,
+        )
+        self.client = self.held.client
+
+    def _visit(self, client: Client, start: datetime.datetime, **past) -> dict:
+        return {
+            "client": client,
+            "therapist": self.spa.therapist,
+            "room": self.spa.room,
+            "treatment": self.spa.treatment,
+            **past,
+            "starts_at": start,
+            "ends_at": start + datetime.timedelta(minutes=60),
+            "blocked_until": start + datetime.timedelta(minutes=75),
+        }
+
+    def add(self, count: int) -> None:
+        for _ in range(count):
+            self.days += 1
+            client = ClientFactory(full_name=f"Client Number{self.days}")
+            start = NOW - datetime.timedelta(days=self.days, hours=-2)
+            screening = screen(client)
+            Appointment.objects.create(
+                **self._visit(client, start, **self.past),
+                status=Appointment.Status.COMPLETED,
+                screening=screening,
+            )
+            AccessRecord.objects.create(
+                client=client, viewed_by=self.staff, kind=AccessRecord.Kind.SCREENING_ANSWERS
+            )
+            day = start.date()
+            WaitlistEntry.objects.create(
+                client=client,
+                treatment=self.spa.treatment,
+                first_day=day,
+                last_day=day,
+                state=WaitlistEntry.State.EXPIRED,
+            )
+            DateOfBirthCorrection.objects.create(
+                client=client,
+                old_date_of_birth=datetime.date(1990, 1, 1),
+                new_date_of_birth=client.date_of_birth,
+                reason="Passport shown.",
+                corrected_by=self.staff,
+            )
+
+    def bulk(self, count: int) -> None:
+        """`count` more clients with a past like `add`'s (and a booking ahead), written in a
+        few queries: enough rows that PostgreSQL prefers the index that fits a statement to
+        any other."""
+        first = self.days + 1
+        self.days += count
+        users = User.objects.bulk_create(
+            User(email=f"bulk{day}@example.com", password="!")
+            for day in range(first, self.days + 1)
+        )
+        clients = Client.objects.bulk_create(
+            Client(
+                user=user,
+                full_name=f"Client Number{day}",
+                phone="07700 900999",
+                date_of_birth=datetime.date(1980, 1, 1),
+            )
+            for day, user in zip(range(first, self.days + 1), users, strict=True)
+        )
+        screened = self.held.screening
+        starts = {
+            client.pk: NOW - datetime.timedelta(days=day, hours=-2)
+            for day, client in zip(range(first, self.days + 1), clients, strict=True)
+        }
+        screenings = HealthScreening.objects.bulk_create(
+            HealthScreening(
+                client=client,
+                questionnaire_version=screened.questionnaire_version,
+                answers=screened.answers,
+                signature_name=client.full_name,
+                consented_at=starts[client.pk],
+                submitted_at=starts[client.pk],
+                outcome=HealthScreening.Outcome.CLEARED,
+                valid_until=starts[client.pk].date() + datetime.timedelta(days=365),
+                review=HealthScreening.Review.NOT_NEEDED,
+            )
+            for client in clients
+        )
+        Appointment.objects.bulk_create(
+            Appointment(
+                **self._visit(client, starts[client.pk], **self.past),
+                status=Appointment.Status.COMPLETED,
+                screening=screening,
+            )
+            for client, screening in zip(clients, screenings, strict=True)
+        )
+        # And as many booked ahead, as a chain has two months of bookings ahead.
+        Appointment.objects.bulk_create(
+            Appointment(
+                **self._visit(
+                    client,
+                    NOW + (NOW - starts[client.pk]) + datetime.timedelta(days=1),
+                    **self.past,
+                ),
+                status=Appointment.Status.CONFIRMED,
+            )
+            for client in clients
+        )
+        AccessRecord.objects.bulk_create(
+            AccessRecord(
+                client=client,
+                viewed_by=self.staff,
+                viewed_at=starts[client.pk],
+                kind=AccessRecord.Kind.SCREENING_LIST,
+            )
+            for client in clients
+        )
+        WaitlistEntry.objects.bulk_create(
+            WaitlistEntry(
+                client=client,
+                treatment=self.past["treatment"],
+                first_day=starts[client.pk].date(),
+                last_day=starts[client.pk].date(),
+                state=WaitlistEntry.State.EXPIRED,
+                created_at=starts[client.pk],
+            )
+            for client in clients
+        )
+
+    def staff_pages(self) -> list[str]:
+        spa, client = self.spa, self.client
+        appointments = reverse("admin:appointments_appointment_changelist")
+        clients = reverse("admin:clients_client_changelist")
+        users = reverse("admin:clients_user_changelist")
+        screenings = reverse("admin:screening_healthscreening_changelist")
+        waitlist = reverse("admin:appointments_waitlistentry_changelist")
+        access = reverse("admin:clients_accessrecord_changelist")
+        corrections = reverse("admin:clients_dateofbirthcorrection_changelist")
+        book = reverse("front_desk:book") + (
+            f"?treatment={spa.treatment.slug}&start={format_start(at(TOMORROW, 14))}"
+            f"&therapist={spa.therapist.pk}"
+        )
+        return [
+            appointments,
+            appointments + "?_facets=True",
+            appointments + "?day=today",
+            appointments + "?day=past",
+            appointments + "?status__exact=pending_review",
+            appointments + "?status__exact=completed",
+            appointments + "?needs_follow_up__exact=1",
+            appointments + f"?therapist__id__exact={spa.therapist.pk}",
+            appointments + f"?room__id__exact={spa.room.pk}",
+            appointments + f"?treatment__id__exact={spa.treatment.pk}",
+            appointments + "?q=Number",
+            appointments + "?q=client+number",
+            appointments + "?q=example.com",
+            appointments + "?q=07700",
+            appointments + "?starts_at__year=2026",
+            appointments + "?starts_at__year=2026&starts_at__month=11",
+            appointments + "?o=3",
+            reverse("admin:appointments_appointment_change", args=[self.held.pk]),
+            reverse("admin:appointments_appointment_add"),
+            reverse("admin:autocomplete")
+            + "?app_label=appointments&model_name=appointment&field_name=client&term=Number",
+            clients,
+            clients + "?_facets=True",
+            clients + "?q=Number",
+            clients + "?q=27/3/1990",
+            clients + "?o=-5",
+            reverse("admin:clients_client_change", args=[client.pk]),
+            users,
+            users + "?_facets=True",
+            users + "?q=Number",
+            users + "?is_staff__exact=1",
+            screenings,
+            screenings + "?_facets=True",
+            screenings + "?review__exact=pending",
+            screenings + "?q=Number",
+            reverse("admin:screening_healthscreening_change", args=[self.held.screening_id]),
+            reverse("admin:screening_screeningtoreview_changelist"),
+            waitlist,
+            waitlist + "?_facets=True",
+            waitlist + "?day=today",
+            waitlist + f"?day={TOMORROW.isoformat()}",
+            waitlist + "?state__exact=waiting",
+            waitlist + "?q=Number",
+            waitlist + "?o=5",
+            access,
+            access + "?_facets=True",
+            access + "?kind__exact=export",
+            access + f"?client__id__exact={client.pk}",
+            access + "?q=Number",
+            corrections,
+            corrections + "?q=Number",
+            reverse("admin:clients_secondfactorreset_changelist"),
+            reverse("admin:clients_erasurerequest_changelist"),
+            reverse("admin:appointments_therapist_changelist"),
+            reverse("admin:appointments_room_changelist"),
+            reverse("admin:appointments_treatment_changelist"),
+            reverse("front_desk:today"),
+            reverse("front_desk:day") + f"?date={TOMORROW.isoformat()}",
+            book + "&q=Number",
+            book + "&q=dara%40example.com",
+            book + "&q=07700+900123",
+            book + "&q=27/3/1990",
+            book + f"&client={client.pk}",
+            reverse("front_desk:appointment", args=[self.held.pk]),
+        ]
+
+
+@pytest.fixture
+def history(staff_user) -> History:
+    return History(staff_user)
+
+
+def queries_of(http, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = http.get(url)
+    assert response.status_code == 200, url
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_every_staff_page_makes_as_many_queries_with_twice_the_history(staff_http, history):
+    history.add(20)
+    pages = history.staff_pages()
+    for url in pages:  # once first: Django caches content types and such on first use
+        queries_of(staff_http, url)
+    with_history = {url: len(queries_of(staff_http, url)) for url in pages}
+
+    history.add(20)
+    with_twice_the_history = {url: len(queries_of(staff_http, url)) for url in pages}
+
+    assert with_twice_the_history == with_history
+
+
+# Plans: which index PostgreSQL can use for each statement
+
+
+# What PostgreSQL may not do, so that the plan shows which index serves a statement:
+# read a table whole (a Seq Scan left means no index serves it)...
+WHOLE = ("enable_seqscan",)
+# ...read any index from end to end (only bitmap scans are left, and each needs a
+# condition its index answers)...
+BY_CONDITION = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+# ...or sort (the index that gives the order shows; a list of a chain's size is read in
+# that order until the page is full).
+IN_ORDER = ("enable_seqscan", "enable_sort")
+
+
+def plan(sql: str, turned_off: tuple[str, ...] = WHOLE) -> str:
+    with connection.cursor() as cursor:
+        for switch in turned_off:
+            cursor.execute(f"SET LOCAL {switch} = off")
+        try:
+            cursor.execute("EXPLAIN " + sql)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            for switch in turned_off:
+                cursor.execute(f"SET LOCAL {switch} = on")
+
+
+def reads(sql: str) -> bool:
+    return sql.lstrip().lstrip("(").upper().startswith(("SELECT", "WITH"))
+
+
+@pytest.fixture
+def analysed_history(history) -> History:
+    history.add(5)
+    history.bulk(300)
+    with connection.cursor() as cursor:
+        for table in BIG_TABLES:
+            cursor.execute(f"ANALYZE {table}")
+    return history
+
+
+def test_no_staff_page_reads_a_big_table_from_end_to_end(staff_http, analysed_history):
+    scanned = {}
+    for url in analysed_history.staff_pages():
+        for sql in filter(reads, queries_of(staff_http, url)):
+            plan_text = plan(sql)
+            for table in BIG_TABLES:
+                if f"Seq Scan on {table}" in plan_text:
+                    scanned.setdefault(url, set()).add(table)
+    assert scanned == {}
+
+
+def the_statement(http, url: str, start: str, *fragments: str) -> str:
+    """The page's first statement that starts so and contains every fragment."""
+    matching = [
+        sql
+        for sql in queries_of(http, url)
+        if sql.startswith(start) and all(fragment in sql for fragment in fragments)
+    ]
+    assert matching, (url, start, fragments)
+    return matching[0]
+
+
+LIST = 'SELECT "appointments_appointment"."id"'
+
+
+@pytest.mark.parametrize(
+    "query, index",
+    [
+        ("status__exact=pending_review", "appointment_by_status_idx"),
+        ("status__exact=cancelled", "appointment_by_status_idx"),
+        ("needs_follow_up__exact=1", "appointment_follow_up_idx"),
+        ("therapist__id__exact={therapist}", "appointment_by_therapist_idx"),
+        ("room__id__exact={room}", "appointment_by_room_idx"),
+        ("treatment__id__exact={treatment}", "appointment_by_treatment_idx"),
+    ],
+)
+def test_each_appointment_filter_has_its_index(staff_http, analysed_history, query, index):
+    spa = analysed_history.spa
+    query = query.format(therapist=spa.therapist.pk, room=spa.room.pk, treatment=spa.treatment.pk)
+    url = reverse("admin:appointments_appointment_changelist") + "?" + query
+
+    listed = plan(the_statement(staff_http, url, LIST, "ORDER BY"), IN_ORDER)
+    counted = plan(the_statement(staff_http, url, "SELECT COUNT(*)"), BY_CONDITION)
+    assert index in listed, listed
+    assert index in counted, counted
+
+
+def test_searching_clients_by_name_email_and_phone_uses_the_trigram_indexes(
+    staff_http, analysed_history
+):
+    for url in [
+        reverse("admin:clients_client_changelist") + "?q=Dara",
+        reverse("admin:appointments_appointment_changelist") + "?q=Dara",
+    ]:
+        for column, index in [
+            ('"full_name"::text) LIKE', "client_name_trgm_idx"),
+            ('"phone"::text) LIKE', "client_phone_trgm_idx"),
+            ('"email"::text) LIKE', "user_email_trgm_idx"),
+        ]:
+            plan_text = plan(the_statement(staff_http, url, "", column), BY_CONDITION)
+            assert index in plan_text, (url, plan_text)
+
+
+def test_the_front_desk_finds_a_client_by_index(staff_http, analysed_history):
+    spa = analysed_history.spa
+    book = reverse("front_desk:book") + (
+        f"?treatment={spa.treatment.slug}&start={format_start(at(TOMORROW, 14))}"
+        f"&therapist={spa.therapist.pk}"
+    )
+    for query, index in [
+        ("Dara+Byrne", "client_name_trgm_idx"),
+        ("dara%40example", "user_email_trgm_idx"),
+        ("07700+900123", "client_phone_digits_trgm_idx"),
+        ("27/3/1990", "client_birth_date_idx"),
+    ]:
+        sql = the_statement(
+            staff_http, f"{book}&q={query}", 'SELECT "clients_client"."id"', "LIMIT 20"
+        )
+        plan_text = plan(sql, BY_CONDITION)
+        assert index in plan_text, (query, plan_text)
+
+
+def test_the_front_desk_work_list_reads_held_and_flagged_bookings_by_index(
+    staff_http, analysed_history
+):
+    url = reverse("front_desk:today")
+    held = the_statement(staff_http, url, LIST, "'pending_review'")
+    flagged = the_statement(staff_http, url, LIST, 'WHERE "appointments_appointment"."needs_fo')
+
+    held_plan = plan(held, BY_CONDITION)
+    assert "appointment_by_status_idx" in held_plan, held_plan
+    assert "appointment_follow_up_idx" in plan(flagged, BY_CONDITION)
+
+
+def test_the_screening_list_counts_held_bookings_only_for_the_screenings_shown(
+    staff_http, analysed_history
+):
+    url = reverse("admin:screening_healthscreening_changelist")
+    sql = the_statement(staff_http, url, 'SELECT "screening_healthscreening"."id"', "ORDER BY")
+    plan_text = plan(sql, IN_ORDER)
+
+    # A subquery per screening shown; the list itself by the submission, newest first.
+    # No grouping of every screening with its bookings before the page is cut.
+    assert "SubPlan" in plan_text
+    assert "screening_submitted_idx" in plan_text
+    assert 'GROUP BY "screening_healthscreening"."id"' not in sql
+
+
+@pytest.mark.parametrize(
+    "changelist, query, index",
+    [
+        ("clients_client", "", "client_name_idx"),
+        ("clients_accessrecord", "", "accessrecord_latest_idx"),
+        ("clients_accessrecord", "?kind__exact=export", "accessrecord_kind_idx"),
+        ("appointments_waitlistentry", "", "waitlistentry_added_idx"),
+        ("appointments_waitlistentry", "?state__exact=waiting", "waitlistentry_state_idx"),
+        ("appointments_appointment", "", "appointment_start_idx"),
+        ("clients_user", "?is_staff__exact=1", "user_staff_idx"),
+    ],
+)
+def test_each_long_list_is_in_the_order_of_an_index(
+    staff_http, analysed_history, changelist, query, index
+):
+    url = reverse(f"admin:{changelist}_changelist") + query
+    sql = the_statement(staff_http, url, f'SELECT "{changelist}"."', "ORDER BY")
+
+    assert index in plan(sql, IN_ORDER)
+
+
+# What the long lists do
+
+
+def test_show_counts_is_not_offered_and_its_parameter_changes_nothing(staff_http, history):
+    history.add(3)
+    url = reverse("admin:appointments_appointment_changelist")
+
+    plain = queries_of(staff_http, url)
+    with_facets = queries_of(staff_http, url + "?_facets=True")
+    page = staff_http.get(url + "?_facets=True").content.decode()
+
+    assert len(with_facets) == len(plain)
+    assert "Show counts" not in page
+    assert "Hide counts" not in page
+
+
+def test_a_long_list_counts_up_to_a_limit_and_then_says_more(staff_http, history, monkeypatch):
+    history.add(5)
+    monkeypatch.setattr(admin_lists, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(admin.site._registry[Appointment], "list_per_page", 2)
+    url = reverse("admin:appointments_appointment_changelist")
+
+    page = staff_http.get(url).content.decode()
+    beyond = staff_http.get(url + "?p=3")
+
+    assert "More than 3 appointments: filter or search to narrow them." in page
+    # "Select all N" would act on more than N rows: not offered.
+    assert "Select all 3" not in page
+    assert 'class="question hidden"' not in page
+    assert beyond.status_code == 302  # past the counted pages: back to the first
+    counted = staff_http.get(url + "?needs_follow_up__exact=1").content.decode()
+    assert "1 appointment" in counted
+    assert "More than" not in counted
+
+
+def test_the_date_bar_offers_the_periods_from_the_first_row_to_the_last(staff_http, history):
+    history.add(40)  # back to 22 October 2026; the held booking is on 2 December
+    url = reverse("admin:appointments_appointment_changelist")
+
+    top = staff_http.get(url).content.decode()
+    year = staff_http.get(url + "?starts_at__year=2026").content.decode()
+    month = staff_http.get(url + "?starts_at__year=2026&starts_at__month=11").content.decode()
+
+    # All in 2026: Django opens the year itself.
+    assert "October 2026" in top and "December 2026" in top
+    assert "September 2026" not in top
+    assert "October 2026" in year and "December 2026" in year
+    assert "1 November" in month and "30 November" in month
+    assert "starts_at__day=30" in month
+    day = staff_http.get(url + "?starts_at__year=2026&starts_at__month=11&starts_at__day=5")
+    assert "5 November" in day.content.decode()
+
+
+def test_a_list_orders_only_by_the_columns_an_index_orders_by(staff_http, history):
+    history.add(3)
+    url = reverse("admin:clients_client_changelist")
+
+    by_last_visit = queries_of(staff_http, url + "?o=5")  # the "last visit" column
+    page = staff_http.get(url).content.decode()
+
+    assert not any('ORDER BY "latest_visit"' in sql for sql in by_last_visit)
+    assert 'class="column-last_visit"' in page  # no link to sort by it
+    assert 'class="sortable column-full_name' in page
+
+
+# The search finds what Django's own search finds
+
+
+@pytest.fixture
+def people(staff_user):
+    spa = open_spa(therapists=1, rooms=1)
+    reviewer = UserFactory(email="reviewer.okafor@example.com", is_staff=True)
+    found = []
+    for day, (name, email, phone) in enumerate(
+        [
+            ("Nora Okafor", "nora@example.com", "07700 900111"),
+            ("Nora Smith", "nsmith@mail.test", "07700 900222"),
+            ("Ana Okafor-Lee", "ana.okafor@example.com", "+44 7700 900333"),
+            ("Sam O'Kafor", "sam@example.org", "07700 900444"),
+        ],
+        start=1,
+    ):
+        client = ClientFactory(full_name=name, user__email=email, phone=phone)
+        start = NOW - datetime.timedelta(days=day)
+        Appointment.objects.create(
+            client=client,
+            therapist=spa.therapist,
+            room=spa.room,
+            treatment=spa.treatment,
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=1),
+            blocked_until=start + datetime.timedelta(hours=1),
+            status=Appointment.Status.COMPLETED,
+            screening=screen(client),
+        )
+        for viewer in (staff_user, reviewer):
+            AccessRecord.objects.create(
+                client=client, viewed_by=viewer, kind=AccessRecord.Kind.EXPORT
+            )
+        WaitlistEntry.objects.create(
+            client=client, treatment=spa.treatment, first_day=TOMORROW, last_day=TOMORROW
+        )
+        found.append(client)
+    return found
+
+
+TERMS = [
+    "nora",
+    "OKAFOR",
+    "nora okafor",
+    '"nora okafor"',
+    "okafor nora",
+    "example.com",
+    "900111",
+    "07700 900",
+    "okafor reviewer",  # a client's name and the viewer's email (access records)
+    "staff@example.com",
+    "o'kafor",
+    "zzz",
+    "a",
+]
+
+
+@pytest.mark.parametrize("listed", [admin_lists.LISTED_MATCHES, 1])
+@pytest.mark.parametrize(
+    "model", [Appointment, Client, User, AccessRecord, HealthScreening, WaitlistEntry]
+)
+def test_the_search_finds_the_rows_djangos_own_search_finds(
+    people, staff_user, monkeypatch, model, listed
+):
+    # listed=1: every related match is sent as a subquery, not a list of ids.
+    monkeypatch.setattr(admin_lists, "LISTED_MATCHES", listed)
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/")
+    request.user = staff_user
+    everything = model.objects.all()
+
+    for term in TERMS:
+        ours, _ = admin_lists.LongListMixin.get_search_results(
+            model_admin, request, everything, term
+        )
+        djangos, _ = admin.ModelAdmin.get_search_results(model_admin, request, everything, term)
+        found = set(ours.values_list("pk", flat=True))
+        assert found == set(djangos.values_list("pk", flat=True)), term
+        if term == "nora okafor" and model is Client:
+            assert found == {people[0].pk}
+
+
+def test_appointment_search_asks_one_query_for_the_clients_whatever_the_words(staff_http, people):
+    url = reverse("admin:appointments_appointment_changelist")
+    one_word = queries_of(staff_http, url + "?q=okafor")
+    three_words = queries_of(staff_http, url + "?q=nora+okafor+example")
+
+    assert len(three_words) == len(one_word)

@@ -367,7 +367,9 @@ LIST = 'SELECT "appointments_appointment"."id"'
 @pytest.mark.parametrize(
     "query, index",
     [
-        ("status__exact=pending_review", "appointment_by_status_idx"),
+        # Held bookings: the status index, or the partial index of held bookings
+        # (release_expired_holds'), whichever the planner prices lower.
+        ("status__exact=pending_review", "appointment_by_status_idx|appointment_hold_expiry_idx"),
         ("status__exact=cancelled", "appointment_by_status_idx"),
         ("needs_follow_up__exact=1", "appointment_follow_up_idx"),
         ("therapist__id__exact={therapist}", "appointment_by_therapist_idx"),
@@ -382,8 +384,8 @@ def test_each_appointment_filter_has_its_index(staff_http, analysed_history, que
 
     listed = plan(the_statement(staff_http, url, LIST, "ORDER BY"), IN_ORDER)
     counted = plan(the_statement(staff_http, url, "SELECT COUNT(*)"), BY_CONDITION)
-    assert index in listed, listed
-    assert index in counted, counted
+    assert any(name in listed for name in index.split("|")), listed
+    assert any(name in counted for name in index.split("|")), counted
 
 
 def test_searching_clients_by_name_email_and_phone_uses_the_trigram_indexes(
@@ -429,7 +431,8 @@ def test_the_front_desk_work_list_reads_held_and_flagged_bookings_by_index(
     flagged = the_statement(staff_http, url, LIST, 'WHERE "appointments_appointment"."needs_fo')
 
     held_plan = plan(held, BY_CONDITION)
-    assert "appointment_by_status_idx" in held_plan, held_plan
+    held_indexes = ("appointment_by_status_idx", "appointment_hold_expiry_idx")
+    assert any(name in held_plan for name in held_indexes), held_plan
     assert "appointment_follow_up_idx" in plan(flagged, BY_CONDITION)
 
 

@@ -79,11 +79,8 @@ def free_slots(
     """
     whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
     window = _window(treatment, first_day, last_day)
-    loaded = _load(whose, time_off=window, windows=[window])
-    if not loaded.therapists:
-        return []
-    values = _values(treatment, loaded, first_day, last_day, now or timezone.now(), by_staff)
-    return availability.free_slots(**values)
+    values = _searched(treatment, whose, first_day, last_day, window, now, by_staff)
+    return availability.free_slots(**values) if values else []
 
 
 def slots_at(
@@ -101,12 +98,9 @@ def slots_at(
     not its whole day's."""
     whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
     around = (start, start + treatment.duration + treatment.buffer)
-    loaded = _load(whose, time_off=around, windows=[around])
-    if not loaded.therapists:
-        return []
     day = _local_day(start)
-    values = _values(treatment, loaded, day, day, now or timezone.now(), by_staff)
-    return availability.free_slots(**values, among={start})
+    values = _searched(treatment, whose, day, day, around, now, by_staff)
+    return availability.free_slots(**values, among={start}) if values else []
 
 
 def free_starts(
@@ -124,11 +118,25 @@ def free_starts(
     free_slots; online rules."""
     whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
     window = _window(treatment, first_day, last_day)
+    values = _searched(treatment, whose, first_day, last_day, window, now, by_staff=False)
+    return availability.free_starts(**values) if values else []
+
+
+def _searched(
+    treatment: Treatment,
+    whose: _Whose,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    window: "Window",
+    now: datetime.datetime | None,
+    by_staff: bool,
+) -> dict | None:
+    """The arguments of an availability search over `window` (its busy times and time off
+    read in one query), or None when no therapist can give the treatment then."""
     loaded = _load(whose, time_off=window, windows=[window])
     if not loaded.therapists:
-        return []
-    values = _values(treatment, loaded, first_day, last_day, now or timezone.now())
-    return availability.free_starts(**values)
+        return None
+    return _values(treatment, loaded, first_day, last_day, now or timezone.now(), by_staff)
 
 
 # What availability.candidate_starts takes of a search's arguments.

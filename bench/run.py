@@ -43,7 +43,7 @@ def main() -> None:
     env = environment()
     os.environ.update(env)
     print(f"Creating the benchmark database {BENCH_DATABASE} (dropped first if it exists).")
-    _create_database(env["DATABASE_URL"])
+    create_database(env["DATABASE_URL"])
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity=0"],
         cwd=ROOT,
@@ -79,13 +79,14 @@ def environment() -> dict[str, str]:
     }
 
 
-def _create_database(url: str) -> None:
+def create_database(url: str, *, only: str = BENCH_DATABASE) -> None:
+    """Drop and create the database of `url`, which must be named `only`."""
     import psycopg2
     from psycopg2 import sql
 
     parts = urlparse(url)
     database = parts.path.lstrip("/")
-    if database != BENCH_DATABASE:  # the only database this script ever drops
+    if database != only:  # the only database this script ever drops
         raise SystemExit(f"Refusing to drop {database!r}.")
     connection = psycopg2.connect(
         dbname="postgres",

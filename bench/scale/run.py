@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from bench.run import DEFAULT_URL, environment
+from bench.run import DEFAULT_URL, create_database, environment
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCALE_DATABASE = "spa_booking_scale"
@@ -36,7 +36,7 @@ def main() -> None:
     os.environ.update(env)
     if not options.reuse:
         print(f"Creating the benchmark database {SCALE_DATABASE} (dropped first if it exists).")
-        _create_database(env["DATABASE_URL"])
+        create_database(env["DATABASE_URL"], only=SCALE_DATABASE)
     migrating = time.perf_counter()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity=0"],
@@ -216,29 +216,6 @@ def _forget_bookings() -> None:
     booked.delete()
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE bench_scale_insert")
-
-
-def _create_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlparse(url)
-    database = parts.path.lstrip("/")
-    if database != SCALE_DATABASE:  # the only database this script ever drops
-        raise SystemExit(f"Refusing to drop {database!r}.")
-    connection = psycopg2.connect(
-        dbname="postgres",
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        name = sql.Identifier(database)
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    connection.close()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -60,12 +60,24 @@ def client_data(client: Client, *, now: datetime.datetime | None = None) -> dict
             .latest_first()
             .prefetch_related("decisions__decided_by")
         ],
-        "emails": [
-            _email(notice)
-            for notice in Notice.objects.filter(
-                Q(appointment__client=client) | Q(screening__client=client)
-            ).order_by("-created_at", "-pk")
+        "waitlist": [
+            {
+                "treatment": entry.treatment.name,
+                "therapist": entry.therapist.display_name if entry.therapist else "Any",
+                "first_day": entry.first_day,
+                "last_day": entry.last_day,
+                "state": entry.get_state_display(),
+                "added_at": _local(entry.created_at),
+                "times_offered": [
+                    {"starts_at": _local(offer.starts_at), "offered_at": _local(offer.created_at)}
+                    for offer in entry.offers.all()
+                ],
+            }
+            for entry in client.waitlist_entries.select_related("treatment", "therapist")
+            .prefetch_related("offers")
+            .order_by("-created_at", "-pk")
         ],
+        "emails": [_email(notice) for notice in _notices(client)],
         "access_record": [
             {
                 "viewed_at": _local(record.viewed_at),
@@ -177,6 +189,23 @@ def _answers(screening: HealthScreening) -> list[dict[str, Any]]:
         }
         for name, value in answers.items()
     ]
+
+
+def _notices(client: Client) -> QuerySet[Notice]:
+    """Every email written to `client`: about their appointments, screenings, waitlist offers
+    and account, newest first.
+
+    One indexed query per way a notice names its client, joined by UNION: an OR across the
+    four would read the whole outbox (millions of rows at a chain's size).
+    """
+    mine = (
+        Q(appointment__client=client),
+        Q(screening__client=client),
+        Q(waitlist_offer__entry__client=client),
+        Q(user_id=client.user_id),
+    )
+    first, *others = (Notice.objects.filter(way).order_by() for way in mine)
+    return first.union(*others).order_by("-created_at", "-pk")
 
 
 def _email(notice: Notice) -> dict[str, Any]:

@@ -67,7 +67,9 @@ class HealthScreening(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = EncryptedTextField(
-        blank=True, help_text="For staff only: why this was decided. Never shown to the client."
+        blank=True,
+        help_text="Why this was decided, written for the reviewers. The client sees it only in "
+        "their own data (the right of access: docs/PRIVACY.md).",
     )
     therapist_note = EncryptedTextField(
         blank=True, help_text="What the therapist should know. Shown to the client's therapist."

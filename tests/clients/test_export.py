@@ -10,7 +10,9 @@ import time_machine
 from django.test import Client as HttpClient
 from django.urls import reverse
 
+from appointments.models import Notice, WaitlistOffer
 from appointments.services import book_appointment
+from appointments.waitlist import join_waitlist
 from clients.models import AccessRecord
 from screening.models import HealthScreening
 from screening.services import approve_screening
@@ -127,6 +129,43 @@ def test_another_clients_data_is_never_in_the_export(client_account, logged_in):
 
     assert "Ana's migraine" in text
     assert "Otto" not in text
+
+
+def test_every_email_to_the_client_is_listed_whatever_it_was_about(client_account, logged_in):
+    """Emails about an appointment, a screening, a waitlist offer and the account itself: each
+    names its client a different way, and the export finds them all (and no one else's)."""
+    spa = open_spa(name="Swedish", back_walking=False)
+    book_appointment(client=client_account, treatment=spa.treatment, start=at(TOMORROW, 10))
+    screening = screen(client_account)
+    Notice.objects.create(kind=Notice.Kind.DECISION, screening=screening, revision=1)
+    entry = join_waitlist(
+        client=client_account, treatment=spa.treatment, first_day=TOMORROW, last_day=TOMORROW
+    )
+    offer = WaitlistOffer.objects.create(
+        entry=entry, starts_at=at(TOMORROW, 14), expires_at=NOW + datetime.timedelta(hours=2)
+    )
+    Notice.objects.create(kind=Notice.Kind.WAITLIST_OFFER, waitlist_offer=offer, revision=0)
+    Notice.objects.create(kind=Notice.Kind.PASSWORD_RESET, user=client_account.user, revision=0)
+    other = ClientFactory()
+    book_appointment(client=other, treatment=spa.treatment, start=at(TOMORROW, 12))
+    Notice.objects.create(kind=Notice.Kind.PASSWORD_RESET, user=other.user, revision=0)
+
+    data = download(logged_in)
+
+    assert sorted(email["kind"] for email in data["emails"]) == [
+        "Booking confirmation",
+        "Password reset link",
+        "Screening decision",
+        "Waitlist: a time came free",
+    ]
+    [waiting] = data["waitlist"]
+    assert (waiting["treatment"], waiting["therapist"], waiting["state"]) == (
+        "Swedish",
+        "Any",
+        "Waiting",
+    )
+    assert [o["starts_at"] for o in waiting["times_offered"]] == ["2026-12-02T14:00:00Z"]
+    assert "Waitlist" in logged_in.get(PAGE).content.decode()
 
 
 def test_a_version_1_screening_exports_the_questions_it_asked(client_account, logged_in):

@@ -8,6 +8,7 @@ never the years of history.
 
 import datetime
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import replace
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -57,6 +58,7 @@ class _Whose(NamedTuple):
     therapist_id: int | None = None
     client_id: int | None = None
     ignore_appointment_id: int | None = None
+    therapist_ids: tuple[int, ...] | None = None  # or any of these (the day book's page)
 
 
 def free_slots(
@@ -69,15 +71,17 @@ def free_slots(
     ignore_appointment_id: int | None = None,
     now: datetime.datetime | None = None,
     by_staff: bool = False,
+    therapist_ids: Collection[int] | None = None,
 ) -> list[Slot]:
     """The free times of a treatment between two local dates (inclusive): every free
     therapist at every start.
 
-    therapist_id narrows to one therapist; client_id leaves out times when the
-    client is already booked; ignore_appointment_id frees the time of an
+    therapist_id narrows to one therapist, therapist_ids to some; client_id leaves out
+    times when the client is already booked; ignore_appointment_id frees the time of an
     appointment that is being moved.
     """
-    whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
+    some = tuple(therapist_ids) if therapist_ids is not None else None
+    whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id, some)
     window = _window(treatment, first_day, last_day)
     values = _searched(treatment, whose, first_day, last_day, window, now, by_staff)
     return availability.free_slots(**values) if values else []
@@ -249,6 +253,7 @@ WITH qualified AS (
     JOIN appointments_therapist t ON t.id = q.therapist_id
     WHERE q.treatment_id = %(treatment)s AND t.is_active
       AND (%(therapist)s::bigint IS NULL OR q.therapist_id = %(therapist)s::bigint)
+      AND (%(therapists)s::bigint[] IS NULL OR q.therapist_id = ANY(%(therapists)s::bigint[]))
 ),
 needed AS (
     SELECT equipment_id FROM appointments_treatment_equipment WHERE treatment_id = %(treatment)s
@@ -333,6 +338,7 @@ def _parameters(whose: _Whose, windows: list[Window]) -> dict:
     return {
         "treatment": whose.treatment_id,
         "therapist": whose.therapist_id,
+        "therapists": list(whose.therapist_ids) if whose.therapist_ids is not None else None,
         "client": whose.client_id,
         "ignore": whose.ignore_appointment_id,
         "starts": [start for start, _ in windows],

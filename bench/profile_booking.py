@@ -81,7 +81,7 @@ def main() -> None:
     timers = {
         "django.contrib.auth.get_user (session and user)": (auth, "get_user"),
         "services.book_appointment (the whole service call)": (services, "book_appointment"),
-        "free_times.free_slots (availability, with its queries)": (free_times, "free_slots"),
+        "free_times.slots_at (the booked start, with its queries)": (free_times, "slots_at"),
         "  of which availability.free_slots (pure)": (availability, "free_slots"),
         "locking.lock_people (lock timeout + therapist and client locks)": (
             locking,

@@ -316,6 +316,10 @@ SPA_CANCELLATION_GRACE_MINUTES = env.float("SPA_CANCELLATION_GRACE_MINUTES", def
 # How long a booking waits for another booking of the same therapist, room or
 # client before it gives up and asks the person to try again.
 SPA_BOOKING_LOCK_TIMEOUT_MS = env.int("SPA_BOOKING_LOCK_TIMEOUT_MS", default=5000)
+# The front desk's day book shows this many therapists (columns) to a page.
+SPA_DAY_BOOK_THERAPISTS = env.int("SPA_DAY_BOOK_THERAPISTS", default=12)
+# ...and its work list this many of today's arrivals to a page.
+SPA_ARRIVALS_PER_PAGE = env.int("SPA_ARRIVALS_PER_PAGE", default=30)
 
 # The back-walking gate
 SPA_SCREENING_VALID_MONTHS = env.int("SPA_SCREENING_VALID_MONTHS", default=12)

@@ -1,4 +1,5 @@
-"""The day book: one day of the spa, every working therapist a column.
+"""The day book: one day of the spa, every working therapist a column, a page of them at
+a time (SPA_DAY_BOOK_THERAPISTS).
 
 Rows are the booking grid (SPA_SLOT_STEP_MINUTES) from the first therapist's start to
 the last one's end. Each therapist's appointments span the rows of their blocked time
@@ -66,12 +67,30 @@ class Row:
 
 
 @dataclass
+class TherapistPage:
+    """Some of a day's therapists, by name: the day book's columns on one page."""
+
+    number: int
+    first: Therapist | None  # None: nobody works that day
+    last: Therapist | None
+    offset: int  # how many therapists come before, in the order of names
+
+
+@dataclass
 class DayBook:
     date: datetime.date
     treatment: Treatment | None
     columns: list[Column]
     rows: list[Row]
-    cancelled: list[Appointment]
+    cancelled: list[Appointment]  # of this page's therapists
+    page: TherapistPage
+    pages: list[TherapistPage]
+    working: int  # therapists on all the pages
+
+    @property
+    def shown_to(self) -> int:
+        """The number, in the order of names, of the last therapist shown."""
+        return self.page.offset + len(self.columns)
 
 
 def _step() -> datetime.timedelta:
@@ -171,28 +190,58 @@ def _column_cells(
     return cells
 
 
-def load_day_book(
-    *, date: datetime.date, treatment: Treatment | None, now: datetime.datetime
-) -> DayBook:
-    """The day book of `date`, with the free times of `treatment` (None: none shown)."""
+def working_on(date: datetime.date) -> list[Therapist]:
+    """Everyone the day book shows on `date`, by name: working that weekday, or with an
+    appointment that day whatever their hours say. One query; the day's appointments are
+    read through the start-time index, never the history."""
     day_start, day_end = free_times.local_days(date)
+    booked = (
+        Appointment.objects.active()
+        .filter(starts_at__gte=day_start, starts_at__lt=day_end)
+        .values("therapist_id")
+    )
+    return list(
+        Therapist.objects.filter(
+            Q(is_active=True, working_hours__weekday=date.weekday()) | Q(pk__in=booked)
+        )
+        .distinct()
+        .order_by("display_name", "pk")
+        .only("pk", "display_name")
+    )
+
+
+def therapist_pages(therapists: list[Therapist]) -> list[TherapistPage]:
+    """`therapists` in pages of SPA_DAY_BOOK_THERAPISTS columns (at least one page)."""
+    size = settings.SPA_DAY_BOOK_THERAPISTS
+    chunks = [therapists[index : index + size] for index in range(0, len(therapists), size)]
+    return [
+        TherapistPage(number, first=chunk[0], last=chunk[-1], offset=(number - 1) * size)
+        for number, chunk in enumerate(chunks, start=1)
+    ] or [TherapistPage(1, first=None, last=None, offset=0)]
+
+
+def load_day_book(
+    *, date: datetime.date, treatment: Treatment | None, now: datetime.datetime, page: int = 1
+) -> DayBook:
+    """The day book of `date`, with the free times of `treatment` (None: none shown), for
+    the therapists of page `page` (SPA_DAY_BOOK_THERAPISTS to a page, by name; a page
+    past the last is the last). A chain's day has hundreds of therapists: a page costs
+    what its columns hold, not what the whole day does."""
+    day_start, day_end = free_times.local_days(date)
+    everyone = working_on(date)
+    pages = therapist_pages(everyone)
+    this_page = pages[min(max(page, 1), len(pages)) - 1]
+    therapists = everyone[this_page.offset : this_page.offset + settings.SPA_DAY_BOOK_THERAPISTS]
+    ids = [therapist.pk for therapist in therapists]
     appointments = list(
         with_front_desk_details(
-            Appointment.objects.filter(starts_at__gte=day_start, starts_at__lt=day_end)
+            Appointment.objects.filter(
+                starts_at__gte=day_start, starts_at__lt=day_end, therapist__in=ids
+            )
         ).order_by("starts_at", "pk")
     )
     active = [a for a in appointments if a.status != Appointment.Status.CANCELLED]
     weekday = date.weekday()
-    # Working that weekday, or with an appointment that day whatever the hours say.
-    therapists = list(
-        Therapist.objects.filter(
-            Q(is_active=True, working_hours__weekday=weekday)
-            | Q(pk__in={a.therapist_id for a in active})
-        )
-        .distinct()
-        .order_by("display_name", "pk")
-    )
-    ids = [therapist.pk for therapist in therapists]
     hours: dict[int, list[WorkingHours]] = defaultdict(list)
     for block in WorkingHours.objects.filter(therapist__in=ids, weekday=weekday).order_by(
         "starts_at"
@@ -206,7 +255,12 @@ def load_day_book(
     slots: dict[int, list[Slot]] = defaultdict(list)
     if treatment is not None and ids:
         for slot in free_times.free_slots(
-            treatment=treatment, first_day=date, last_day=date, now=now, by_staff=True
+            treatment=treatment,
+            first_day=date,
+            last_day=date,
+            now=now,
+            by_staff=True,
+            therapist_ids=ids,
         ):
             slots[slot.therapist_id].append(slot)
 
@@ -245,5 +299,8 @@ def load_day_book(
         treatment=treatment,
         columns=columns,
         rows=rows,
+        page=this_page,
+        pages=pages,
+        working=len(everyone),
         cancelled=[a for a in appointments if a.status == Appointment.Status.CANCELLED],
     )

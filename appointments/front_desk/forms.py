@@ -24,6 +24,13 @@ class DayBookForm(forms.Form):
         label="Day", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     treatment = TreatmentField(required=False, empty_label=None)
+    page = forms.IntegerField(label="Therapists", required=False, min_value=1)
+
+
+class ArrivalsForm(forms.Form):
+    """Which page of today's arrivals (GET); none: the page of who is in or coming next."""
+
+    page = forms.IntegerField(required=False, min_value=1)
 
 
 class SlotForm(forms.Form):

@@ -29,6 +29,7 @@ from .access import front_desk_only
 from .clients import clients_own_appointment, find_clients, last_visit
 from .day_book import load_day_book, with_front_desk_details
 from .forms import (
+    ArrivalsForm,
     BookForm,
     CancelForm,
     ClientChoiceField,
@@ -45,10 +46,12 @@ EARLIEST_DAY = datetime.date(1900, 1, 1)
 LATEST_DAY = datetime.date(9000, 12, 31)
 
 
-def _day_url(date: datetime.date, treatment: Treatment | None = None) -> str:
+def _day_url(date: datetime.date, treatment: Treatment | None = None, page: int = 1) -> str:
     query = {"date": date.isoformat()}
     if treatment is not None:
         query["treatment"] = treatment.slug
+    if page > 1:
+        query["page"] = page
     return f"{reverse('front_desk:day')}?{urlencode(query)}"
 
 
@@ -106,16 +109,28 @@ def _refusal(
 def today(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     today = timezone.localdate(now)
+    form = ArrivalsForm(request.GET)
+    page = form.cleaned_data.get("page") if form.is_valid() else None
+    work = load_work_list(today=today, now=now, page=page)
+    shown = work.arrivals_page.number
     return render(
         request,
         "appointments/front_desk/today.html",
         {
             "section": "today",
-            "work": load_work_list(today=today, now=now),
+            "work": work,
             "today": today,
             "now": now,
+            "earlier_arrivals_url": _today_url(shown - 1) if shown > 1 else None,
+            "later_arrivals_url": (
+                _today_url(shown + 1) if shown < work.arrivals_page.pages else None
+            ),
         },
     )
+
+
+def _today_url(page: int) -> str:
+    return f"{reverse('front_desk:today')}?{urlencode({'page': page})}#arrivals"
 
 
 # The day book
@@ -125,12 +140,16 @@ def today(request: HttpRequest) -> HttpResponse:
 @front_desk_only
 def day(request: HttpRequest) -> HttpResponse:
     form = DayBookForm(request.GET)
-    cleaned = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # what is wrong is left out: a bad page number keeps the day
+    cleaned = form.cleaned_data
     date = cleaned.get("date") or timezone.localdate()
     if not EARLIEST_DAY <= date <= LATEST_DAY:
         date = timezone.localdate()
     treatment = cleaned.get("treatment") or Treatment.objects.active().first()
-    book = load_day_book(date=date, treatment=treatment, now=timezone.now())
+    book = load_day_book(
+        date=date, treatment=treatment, now=timezone.now(), page=cleaned.get("page") or 1
+    )
+    page = book.page.number
     return render(
         request,
         "appointments/front_desk/day.html",
@@ -142,9 +161,15 @@ def day(request: HttpRequest) -> HttpResponse:
                 initial={"date": date, "treatment": treatment.slug if treatment else None}
             ),
             "today": timezone.localdate(),
-            "previous_url": _day_url(date - datetime.timedelta(days=1), treatment),
-            "next_url": _day_url(date + datetime.timedelta(days=1), treatment),
-            "today_url": _day_url(timezone.localdate(), treatment),
+            # Another day keeps the page of therapists: the same names, as far as the
+            # same people work.
+            "previous_url": _day_url(date - datetime.timedelta(days=1), treatment, page),
+            "next_url": _day_url(date + datetime.timedelta(days=1), treatment, page),
+            "today_url": _day_url(timezone.localdate(), treatment, page),
+            "earlier_names_url": _day_url(date, treatment, page - 1) if page > 1 else None,
+            "later_names_url": (
+                _day_url(date, treatment, page + 1) if page < len(book.pages) else None
+            ),
             "waitlist_url": waitlist.staff_day_url(date),
         },
     )

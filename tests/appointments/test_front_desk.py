@@ -276,6 +276,73 @@ def test_the_day_book_costs_the_same_queries_however_many_therapists_and_appoint
     assert few == many
 
 
+def _named_spa(names: list[str]):
+    spa = open_spa(therapists=len(names), rooms=len(names), name="Massage by name")
+    for therapist, name in zip(spa.therapists, names, strict=True):
+        therapist.display_name = name
+        therapist.save()
+    return spa
+
+
+def test_a_chains_day_book_pages_through_its_therapists_by_name(desk, settings, ana):
+    settings.SPA_DAY_BOOK_THERAPISTS = 2
+    spa = _named_spa(["Eve", "Bea", "Dan", "Ari", "Cy"])
+    by_name = {t.display_name: t for t in spa.therapists}
+    book_for(ana, spa, 10, therapist=by_name["Cy"])
+
+    first = text(day_book(desk))
+    second_html = day_book(desk, page=2)
+    second = text(second_html)
+    last = text(day_book(desk, page=3))
+
+    assert "Therapists 1–2 of 5 working, by name" in first
+    assert "Book 09:00 with Ari" in first and "Book 09:00 with Bea" in first
+    assert "Book 09:00 with Cy" not in first and "Ana Example" not in first
+    assert "Therapists 3–4 of 5 working, by name" in second
+    assert "Book 09:00 with Dan" in second
+    # Cy's 10:00 client, and Cy's free times around it: on Cy's page only.
+    assert "10:00–11:00 Ana Example" in second
+    assert "Book 09:00 with Cy" not in second and "Book 11:15 with Cy" in second
+    assert "Book 09:00 with Ari" not in second
+    assert "Therapist 5 of 5 working, by name" in last and "Book 09:00 with Eve" in last
+    # The pages name their therapists, and the pager keeps the day and the treatment.
+    assert ">Ari – Bea</option>" in second_html and ">Eve – Eve</option>" in second_html
+    assert f"date=2026-12-02&amp;treatment={spa.treatment.slug}&amp;page=3" in second_html
+    assert f'date=2026-12-02&amp;treatment={spa.treatment.slug}"' in second_html
+    assert f"date=2026-12-03&amp;treatment={spa.treatment.slug}&amp;page=2" in second_html
+
+
+def test_a_page_number_past_the_end_or_nonsense_still_shows_the_day(desk, settings):
+    settings.SPA_DAY_BOOK_THERAPISTS = 2
+    _named_spa(["Ari", "Bea", "Cy"])
+
+    past_the_end = text(day_book(desk, page="99"))
+    nonsense = text(day_book(desk, page="two"))
+
+    assert "Therapist 3 of 3" in past_the_end and "Book 09:00 with Cy" in past_the_end
+    assert "Wednesday 2 December 2026" in nonsense
+    assert "Therapists 1–2 of 3" in nonsense and "Book 09:00 with Ari" in nonsense
+
+
+def test_a_small_spas_day_book_is_one_page_without_a_pager(desk, spa):
+    html = day_book(desk)
+
+    assert "working, by name" not in html
+    assert 'name="page"' not in html
+
+
+def test_a_page_of_the_day_book_costs_the_same_queries_however_many_work_that_day(desk, settings):
+    settings.SPA_DAY_BOOK_THERAPISTS = 2
+    _busy_spa(therapists=3, appointments=6)
+    few = _queries_for_day_book(desk)
+    Appointment.objects.all().delete()
+
+    _busy_spa(therapists=12, appointments=48)
+    many = _queries_for_day_book(desk)
+
+    assert few == many
+
+
 # Booking a caller
 
 
@@ -596,6 +663,68 @@ def test_the_work_list_shows_arrivals_holds_and_calls_to_make(desk, spa, ana, da
     assert "The spa cancelled it: the back-walking gate no longer lets it go ahead" in calls
     assert "Called Wren Walker" in calls
     assert "pregnan" not in page.lower()
+
+
+@pytest.mark.usefixtures("desk")
+def test_a_chains_arrivals_come_a_page_at_a_time_opening_on_who_is_next(settings):
+    settings.SPA_ARRIVALS_PER_PAGE = 2
+    today = NOW.date()
+    spa = open_spa(name="Swedish")
+    names = ["Ada Nine", "Ben Ten", "Cal Eleven", "Dot Noon", "Eli One"]
+    for index, name in enumerate(names):  # back to back: 09:00, 10:15, 11:30, ...
+        with time_machine.travel(at(today, 7), tick=False):
+            book_appointment(
+                client=ClientFactory(full_name=name),
+                treatment=spa.treatment,
+                start=at(today, 9) + datetime.timedelta(minutes=75 * index),
+                by_staff=True,
+            )
+
+    def arrivals(**query) -> str:
+        # Logged in at the moment travelled to: staff sessions end after 30 idle minutes.
+        http = front_desk_http(User.objects.get(email="desk@example.com"))
+        page = text(http.get(reverse("front_desk:today"), query).content.decode())
+        return page[page.index("Arrivals today") : page.index("Held for a health review")]
+
+    # 10:40: Ada's 09:00-10:00 is over, Ben's 10:15-11:15 is not.
+    with time_machine.travel(at(today, 10, 40), tick=False):
+        now_page = arrivals()
+        first = arrivals(page=1)
+        last = arrivals(page=9)
+        nonsense = arrivals(page="x")
+
+    assert "Arrivals today 5" in now_page
+    assert "1–2 of 5, in order of time" in now_page  # Ben, still in the room, is on page 1
+    assert "Ada Nine" in first and "Ben Ten" in first and "Cal Eleven" not in first
+    with time_machine.travel(at(today, 11, 20), tick=False):
+        assert "3–4 of 5" in arrivals() and "Cal Eleven" in arrivals()
+    assert "5–5 of 5" in last and "Eli One" in last and "Dot Noon" not in last
+    assert "1–2 of 5" in nonsense
+    http = front_desk_http(User.objects.get(email="desk@example.com"))
+    html = http.get(reverse("front_desk:today"), {"page": 2}).content.decode()
+    assert "?page=1#arrivals" in html and "?page=3#arrivals" in html
+
+
+def test_the_work_list_costs_the_same_queries_however_many_arrive_today(desk, settings):
+    settings.SPA_ARRIVALS_PER_PAGE = 3
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert desk.get(reverse("front_desk:today")).status_code == 200
+        return len(captured)
+
+    today = NOW.date()
+    spa = open_spa(therapists=4, rooms=4, name="Swedish")
+    with time_machine.travel(at(today, 7), tick=False):
+        for client in ClientFactory.create_batch(4):
+            book_appointment(client=client, treatment=spa.treatment, start=at(today, 9))
+    few = queries()
+    with time_machine.travel(at(today, 7), tick=False):
+        for hour in (11, 13, 15):
+            for client in ClientFactory.create_batch(4):
+                book_appointment(client=client, treatment=spa.treatment, start=at(today, hour))
+
+    assert queries() == few
 
 
 def test_a_stopped_session_is_a_client_owed_a_follow_up(desk, ana):

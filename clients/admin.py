@@ -458,5 +458,6 @@ class DateOfBirthCorrectionAdmin(admin.ModelAdmin):
         return False
 
 
-# The access audit and erasure requests are registered in their own module.
-from . import privacy_admin  # noqa: E402, F401
+# The access audit and erasure requests, and django-axes' login logs, are registered in
+# their own modules.
+from . import login_log_admin, privacy_admin  # noqa: E402, F401

@@ -12,8 +12,10 @@
 """
 
 import datetime
+from urllib.parse import urlencode
 
 import pytest
+from axes.models import AccessLog
 from django.contrib import admin
 from django.db import connection
 from django.test.client import RequestFactory
@@ -33,6 +35,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 # The tables that grow with history: none may be read whole.
 BIG_TABLES = [
+    "axes_accesslog",
     "appointments_appointment",
     "appointments_waitlistentry",
     "clients_accessrecord",
@@ -113,6 +116,7 @@ class History:
                 reason="Passport shown.",
                 corrected_by=self.staff,
             )
+            AccessLog.objects.bulk_create([self._log_in(client.user.email, start)])
 
     def bulk(self, count: int) -> None:
         """`count` more clients with a past like `add`'s (and a booking ahead), written in a
@@ -192,6 +196,23 @@ class History:
             )
             for client in clients
         )
+        AccessLog.objects.bulk_create(
+            self._log_in(user.email, starts[client.pk])
+            for user, client in zip(users, clients, strict=True)
+        )
+
+    @staticmethod
+    def _log_in(username: str, moment: datetime.datetime) -> AccessLog:
+        """A log-in to django-axes' log, as it writes one (its time is set on insert)."""
+        entry = AccessLog(
+            username=username,
+            ip_address=f"10.0.{moment.day}.{moment.month}",
+            user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/133.0",
+            path_info="/log-in/",
+            http_accept="text/html",
+        )
+        entry.attempt_time = moment  # aware: NOW-based
+        return entry
 
     def staff_pages(self) -> list[str]:
         spa, client = self.spa, self.client
@@ -202,6 +223,7 @@ class History:
         waitlist = reverse("admin:appointments_waitlistentry_changelist")
         access = reverse("admin:clients_accessrecord_changelist")
         corrections = reverse("admin:clients_dateofbirthcorrection_changelist")
+        logins = reverse("admin:axes_accesslog_changelist")
         book = reverse("front_desk:book") + (
             f"?treatment={spa.treatment.slug}&start={format_start(at(TOMORROW, 14))}"
             f"&therapist={spa.therapist.pk}"
@@ -260,6 +282,17 @@ class History:
             corrections + "?q=Number",
             reverse("admin:clients_secondfactorreset_changelist"),
             reverse("admin:clients_erasurerequest_changelist"),
+            logins,
+            logins + "?_facets=True",
+            logins + "?q=bulk1",
+            logins + "?q=10.0.1",
+            logins
+            + "?"
+            + urlencode({"attempt_time__gte": (NOW - datetime.timedelta(7)).isoformat()}),
+            logins + "?logout_time__isnull=False",
+            logins + f"?attempt_time__year={NOW.year}",
+            reverse("admin:axes_accessfailurelog_changelist") + "?q=bulk1",
+            reverse("admin:axes_accessattempt_changelist") + "?q=bulk1",
             reverse("admin:appointments_therapist_changelist"),
             reverse("admin:appointments_room_changelist"),
             reverse("admin:appointments_treatment_changelist"),
@@ -404,6 +437,18 @@ def test_searching_clients_by_name_email_and_phone_uses_the_trigram_indexes(
             assert index in plan_text, (url, plan_text)
 
 
+def test_searching_the_login_log_by_user_name_or_address_uses_the_trigram_indexes(
+    staff_http, analysed_history
+):
+    url = reverse("admin:axes_accesslog_changelist")
+    for query, index in [
+        ("bulk12", "axes_accesslog_username_trgm_idx"),
+        ("10.0.3", "axes_accesslog_address_trgm_idx"),
+    ]:
+        sql = the_statement(staff_http, f"{url}?q={query}", "SELECT COUNT(*)")
+        assert index in plan(sql, BY_CONDITION), (query, sql)
+
+
 def test_the_front_desk_finds_a_client_by_index(staff_http, analysed_history):
     spa = analysed_history.spa
     book = reverse("front_desk:book") + (
@@ -460,6 +505,7 @@ def test_the_screening_list_counts_held_bookings_only_for_the_screenings_shown(
         ("appointments_waitlistentry", "?state__exact=waiting", "waitlistentry_state_idx"),
         ("appointments_appointment", "", "appointment_start_idx"),
         ("clients_user", "?is_staff__exact=1", "user_staff_idx"),
+        ("axes_accesslog", "", "axes_accesslog_pkey"),
     ],
 )
 def test_each_long_list_is_in_the_order_of_an_index(

@@ -5,10 +5,14 @@ reminders and notices owed, the sessions expired): what one pass of cron costs o
 database of this size, not the first pass after years of nobody running it.
 """
 
+import contextlib
 from io import StringIO
 
 from django.core.management import call_command, get_commands
 from django.db import transaction
+from django.db.models import Min
+from django.test import override_settings
+from django.utils import timezone
 
 from .measure import Result, measure
 
@@ -39,6 +43,25 @@ def periodic_commands() -> dict[str, list[str]]:
     return found
 
 
+def steady_state(name: str):
+    """The settings under which one pass of `name` does a day's work on the seeded chain.
+
+    The seed keeps five years of the outbox (2.2 million notices, as a spa that never
+    purged it would have). Run with the default retention (90 days), purge_sent_notices
+    would delete nearly all of it: the first pass, not the daily one. So it runs as if the
+    spa kept its outbox for as long as its oldest sent notice, less a day: each pass
+    deletes about one day's notices, from a table of the chain's size."""
+    if name != "purge_sent_notices":
+        return contextlib.nullcontext()
+    from appointments.models import Notice
+
+    oldest = Notice.objects.aggregate(first=Min("sent_at"))["first"]
+    if oldest is None:
+        return contextlib.nullcontext()
+    kept = max(1, (timezone.now() - oldest).days - 1)
+    return override_settings(SPA_SENT_NOTICE_RETENTION_DAYS=kept)
+
+
 def measure_command(name: str, arguments: list[str], *, runs: int = COMMAND_RUNS) -> Result:
     result = Result(
         "command", name, f"manage.py {' '.join([name, *arguments])}", target_ms=1e9, expect="ok"
@@ -50,7 +73,7 @@ def measure_command(name: str, arguments: list[str], *, runs: int = COMMAND_RUNS
     def call(_number: int):
         def run():
             output = StringIO()
-            with transaction.atomic():
+            with steady_state(name), transaction.atomic():
                 call_command(name, *arguments, stdout=output, stderr=output)
                 transaction.set_rollback(True)
             return output.getvalue()
@@ -64,7 +87,7 @@ def measure_command(name: str, arguments: list[str], *, runs: int = COMMAND_RUNS
 def said(name: str, arguments: list[str]) -> str:
     """What one pass reports (rolled back), for the table's notes."""
     output = StringIO()
-    with transaction.atomic():
+    with steady_state(name), transaction.atomic():
         call_command(name, *arguments, stdout=output, stderr=output)
         transaction.set_rollback(True)
     return " ".join(output.getvalue().split())[:120]

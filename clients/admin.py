@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.front_desk.clients import parse_date
 from appointments.models import Appointment
-from spa_booking.admin_lists import LongListMixin
+from spa_booking.admin_lists import ActionCheckboxMixin, LongListMixin
 
 from . import audit, export, services, two_factor
 from .models import (
@@ -178,7 +178,7 @@ class UserAdmin(LongListMixin, DjangoUserAdmin):
 
 
 @admin.register(SecondFactorReset)
-class SecondFactorResetAdmin(admin.ModelAdmin):
+class SecondFactorResetAdmin(ActionCheckboxMixin, admin.ModelAdmin):
     """The record of resets, for superusers: read-only, and PostgreSQL keeps it so."""
 
     list_display = ["reset_at", "user", "reset_by"]
@@ -209,7 +209,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
+class GroupAdmin(ActionCheckboxMixin, DjangoGroupAdmin):
     """Groups carry permissions, so changing one is granting them: superusers only."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -434,7 +434,7 @@ class ClientAdmin(LongListMixin, admin.ModelAdmin):
 
 
 @admin.register(DateOfBirthCorrection)
-class DateOfBirthCorrectionAdmin(admin.ModelAdmin):
+class DateOfBirthCorrectionAdmin(ActionCheckboxMixin, admin.ModelAdmin):
     """The record of corrections: read-only, so it can be trusted."""
 
     list_display = [

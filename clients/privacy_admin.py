@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from spa_booking.admin_errors import ServiceErrorInFormMixin
-from spa_booking.admin_lists import LongListMixin
+from spa_booking.admin_lists import ActionCheckboxMixin, LongListMixin
 
 from . import services
 from .admin import _sees_health_data
@@ -79,7 +79,7 @@ class ErasureRequestForm(forms.ModelForm):
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(ServiceErrorInFormMixin, admin.ModelAdmin):
+class ErasureRequestAdmin(ActionCheckboxMixin, ServiceErrorInFormMixin, admin.ModelAdmin):
     """Clients ask from "My account"; staff with the permission carry it out or refuse."""
 
     form = ErasureRequestForm

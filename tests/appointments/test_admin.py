@@ -142,6 +142,41 @@ def test_admin_list_filters_by_day_therapist_room_and_status(staff_http, spa, da
     assert shown == (day in ("tomorrow", "next7"))
 
 
+def test_the_therapist_and_room_filters_are_drop_downs_that_keep_the_other_filters(
+    staff_http,
+):
+    spa = open_spa(therapists=3, rooms=2)
+    maya, noor, _ = spa.therapists
+    book_appointment(
+        client=ClientFactory(full_name="Ana Maya"),
+        treatment=spa.treatment,
+        start=at(TOMORROW, 10),
+        therapist=maya,
+    )
+    book_appointment(
+        client=ClientFactory(full_name="Ben Noor"),
+        treatment=spa.treatment,
+        start=at(TOMORROW, 10),
+        therapist=noor,
+    )
+    changelist = reverse("admin:appointments_appointment_changelist")
+
+    html = staff_http.get(changelist, {"status__exact": "confirmed"}).content.decode()
+    chosen = staff_http.get(
+        changelist, {"status__exact": "confirmed", "therapist__id__exact": noor.pk}
+    ).content.decode()
+
+    # One form per long filter: the list's other parameters ride along, hidden.
+    assert '<select name="therapist__id__exact"' in html
+    assert '<select name="room__id__exact"' in html
+    assert '<input type="hidden" name="status__exact" value="confirmed">' in html
+    assert f'<option value="{noor.pk}">{noor}</option>' in html
+    assert f'<option value="{noor.pk}" selected>{noor}</option>' in chosen
+    assert "Ben Noor" in chosen and "Ana Maya" not in chosen
+    # The rows' checkboxes are Django's own markup.
+    assert 'class="action-select" aria-label="Select this object for an action - ' in chosen
+
+
 def test_admin_searches_appointments_by_client(staff_http, spa):
     client = ClientFactory(full_name="Zelda Searchable")
     book_appointment(client=client, treatment=spa.treatment, start=at(TOMORROW, 10))

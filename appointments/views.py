@@ -260,8 +260,16 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
     confirm_url = _confirm_url(treatment, start, therapist)
     # Too young for back-walking: never asked about their health for it (the page says why).
     refusal = services.under_age_refusal(client=client, treatment=treatment)
-    verdict = None if refusal else _verdict(client, treatment, start)
-    if verdict and form.cleaned_data["health_changed"] == "yes":
+
+    def judged() -> Verdict | None:
+        return None if refusal else _verdict(client, treatment, start)
+
+    health_changed = form.cleaned_data["health_changed"] == "yes"
+    # The page explains the screening's verdict early. A booking leaves the judging to the
+    # service's gate (under the client's lock), and reads the verdict here only to say
+    # why it was refused: one screening read per booking, not two.
+    verdict = judged() if request.method == "GET" or health_changed else None
+    if verdict and health_changed:
         return _to_screening(request, "Please fill in a new health screening.", confirm_url)
     if verdict and verdict.new_screening_helps and request.method == "GET":
         # The questionnaire is the only way on: straight to it, and back here afterwards.
@@ -279,6 +287,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except services.BookingError as exc:
             error = exc
+            verdict = judged()
         else:
             waitlist.settle_booking(appointment=appointment)  # what they waited for, if anything
             return redirect("appointments:booked", pk=appointment.pk)

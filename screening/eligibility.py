@@ -65,9 +65,14 @@ def therapist_sees_health_summary(
     return is_back_walking and is_open and day >= today
 
 
-def current_screening(client: Client) -> HealthScreening | None:
-    """The client's latest submitted screening: the one that counts."""
-    return HealthScreening.objects.filter(client=client).latest_first().first()
+def current_screening(client: Client, *, health_data: bool = True) -> HealthScreening | None:
+    """The client's latest submitted screening: the one that counts. `health_data=False`
+    leaves its encrypted columns (answers, notes, signature) unread and undecrypted: the
+    gate judges by the outcome, the review and the dates alone."""
+    screenings = HealthScreening.objects.filter(client=client)
+    if not health_data:
+        screenings = screenings.without_health_data()
+    return screenings.latest_first().first()
 
 
 def back_walking_verdict(*, client: Client, day: datetime.date) -> Verdict:
@@ -76,7 +81,7 @@ def back_walking_verdict(*, client: Client, day: datetime.date) -> Verdict:
     A screening on an older questionnaire still counts for what was booked on it
     (judging again uses screening_verdict alone), but not for new bookings.
     """
-    screening = current_screening(client)
+    screening = current_screening(client, health_data=False)
     verdict = screening_verdict(screening=screening, day=day)
     outdated = (
         screening is not None and screening.questionnaire_version < rules.QUESTIONNAIRE_VERSION
@@ -193,7 +198,7 @@ def back_walking_outlook(*, client: Client, today: datetime.date) -> Outlook:
             message=f"You can book back-walking from {adult_from:%-d %B %Y}, your 18th "
             "birthday. Until then you are welcome to book our other treatments.",
         )
-    screening = current_screening(client)
+    screening = current_screening(client, health_data=False)
     if screening is None:
         return Outlook(bookable=True, first_day=None, message="")  # asked at the confirm step
     day = max(today, screening.eligible_from or today)

@@ -12,6 +12,15 @@ class HealthScreeningQuerySet(models.QuerySet["HealthScreening"]):
     def latest_first(self) -> "HealthScreeningQuerySet":
         return self.order_by("-submitted_at", "-pk")
 
+    def without_health_data(self) -> "HealthScreeningQuerySet":
+        """The rows without their encrypted columns: nothing is decrypted unless read."""
+        encrypted = [
+            field.name
+            for field in HealthScreening._meta.concrete_fields
+            if isinstance(field, EncryptedJSONField | EncryptedTextField)
+        ]
+        return self.defer(*encrypted)
+
     def awaiting_review(self) -> "HealthScreeningQuerySet":
         """The review queue: screenings that need a human, oldest first."""
         return self.filter(review=HealthScreening.Review.PENDING).order_by("submitted_at", "pk")

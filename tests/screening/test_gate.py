@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.forms import format_start
@@ -58,6 +59,22 @@ def test_cleared_screening_books_a_confirmed_appointment_linked_to_it(spa, ana):
     assert appointment.status == Appointment.Status.CONFIRMED
     assert appointment.screening == screening
     assert appointment.hold_expires_at is None
+
+
+def test_the_gate_judges_without_reading_the_health_answers(spa, ana):
+    """Booking judges the screening by its outcome, review and dates: the encrypted answers,
+    notes and signature are neither read from PostgreSQL nor decrypted."""
+    screen(ana, other_conditions="An old ankle sprain")
+
+    with CaptureQueriesContext(connection) as queries:
+        book(spa, ana)
+
+    screening_reads = [q["sql"] for q in queries if 'FROM "screening_healthscreening"' in q["sql"]]
+    assert screening_reads
+    for encrypted in ("answers", "signature_name", "review_note", "therapist_note"):
+        assert all(
+            f'"screening_healthscreening"."{encrypted}"' not in sql for sql in screening_reads
+        )
 
 
 def test_the_client_must_confirm_nothing_has_changed(spa, ana):

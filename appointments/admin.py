@@ -2,7 +2,7 @@ import datetime
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -445,7 +445,16 @@ class WaitlistOfferInline(admin.TabularInline):
 
 class WaitlistEntryForm(forms.ModelForm):
     therapist = forms.ModelChoiceField(
-        queryset=Therapist.objects.active(), required=False, empty_label="Any therapist"
+        queryset=Therapist.objects.active(),
+        required=False,
+        empty_label="Any therapist",
+        # Typed and looked up, not a list of a chain's 430 names (each option a template
+        # rendered on every page that shows the form).
+        widget=AutocompleteSelect(
+            WaitlistEntry._meta.get_field("therapist"),
+            admin.site,
+            attrs={"data-placeholder": "Any therapist"},
+        ),
     )
 
     class Meta:

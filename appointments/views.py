@@ -20,7 +20,7 @@ from screening.eligibility import (
     back_walking_verdict,
 )
 
-from . import free_times, services, waitlist
+from . import free_times, services
 from .availability import Slot
 from .forms import BookingForm, CancelForm, DayForm, RescheduleForm, format_start
 from .ics import appointment_attachment
@@ -289,7 +289,6 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
             error = exc
             verdict = judged()
         else:
-            waitlist.settle_booking(appointment=appointment)  # what they waited for, if anything
             return redirect("appointments:booked", pk=appointment.pk)
     return render(
         request,

@@ -192,8 +192,8 @@ def leave_waitlist(*, entry: WaitlistEntry, now: datetime.datetime | None = None
 def settle_booking(*, appointment: Appointment, now: datetime.datetime | None = None) -> int:
     """The client booked a treatment they waited for on that day: the wait ends (one UPDATE).
 
-    Called after an online booking. A booking made elsewhere (the front desk) ends the
-    wait too, when the worker next looks at the entry (_booking_of)."""
+    Called by every booking (online, front desk, admin), in its transaction
+    (services.booking._insert)."""
     return (
         WaitlistEntry.objects.waiting_on(day_of(appointment.starts_at))
         .filter(client_id=appointment.client_id, treatment_id=appointment.treatment_id)

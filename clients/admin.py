@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -75,6 +75,29 @@ def _privileges(user_id: int | None) -> tuple:
     )
 
 
+class GroupFilter(admin.SimpleListFilter):
+    """By group, or in none. Django's filter joins the groups and then needs DISTINCT,
+    which sorts every account before the first page (100,000 of them at a chain's size,
+    most of them clients in no group); EXISTS reads the accounts in the order shown."""
+
+    title = "group"
+    parameter_name = "group"
+    NONE = "none"
+
+    def lookups(self, request, model_admin):
+        groups = [(str(group.pk), group.name) for group in Group.objects.order_by("name")]
+        return [*groups, (self.NONE, "In no group")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        membership = User.groups.through.objects.filter(user_id=OuterRef("pk"))
+        if value == self.NONE:
+            return queryset.filter(~Exists(membership))
+        if value and value.isdigit():
+            return queryset.filter(Exists(membership.filter(group_id=int(value))))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(LongListMixin, DjangoUserAdmin):
     """Every account: each client's login, and the staff's. Ordered by email alone (its
@@ -85,7 +108,7 @@ class UserAdmin(LongListMixin, DjangoUserAdmin):
     ordering = ["email"]
     sortable_by = ["email"]
     list_display = ["email", "is_staff", "is_active", "date_joined", "last_login"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    list_filter = ["is_staff", "is_superuser", "is_active", GroupFilter]
     search_fields = ["email", "client__full_name"]
     readonly_fields = ["last_login", "date_joined", "second_factor"]
     fieldsets = [

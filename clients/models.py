@@ -89,6 +89,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(
                 fields=["email"], condition=models.Q(is_staff=True), name="user_staff_idx"
             ),
+            # ...and of the other few: superusers, and accounts switched off.
+            models.Index(
+                fields=["email"],
+                condition=models.Q(is_superuser=True),
+                name="user_superuser_idx",
+            ),
+            models.Index(
+                fields=["email"], condition=models.Q(is_active=False), name="user_inactive_idx"
+            ),
         ]
         constraints = [
             # Stored in lower case, so the unique index on email is also
@@ -324,6 +333,8 @@ class AccessRecord(models.Model):
             # and last), whole or by kind.
             models.Index(fields=["viewed_at", "id"], name="accessrecord_latest_idx"),
             models.Index(fields=["kind", "viewed_at"], name="accessrecord_kind_idx"),
+            # The same by who looked (the admin's "viewed by" filter).
+            models.Index(fields=["viewed_by", "viewed_at"], name="accessrecord_viewer_idx"),
         ]
         constraints = [
             models.CheckConstraint(

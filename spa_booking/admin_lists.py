@@ -251,7 +251,7 @@ def date_bar(changelist) -> dict:
             },
             "choices": [{"title": capfirst(formats.date_format(shown, "MONTH_DAY_FORMAT"))}],
         }
-    span = changelist.queryset.aggregate(first=Min(field), last=Max(field))
+    span = _first_and_last(changelist, field)
     if span["first"] is None:
         return {"show": True, "back": None, "choices": []}
     # The list is already narrowed to the chosen year or month, so its first and last
@@ -295,6 +295,21 @@ def date_bar(changelist) -> dict:
             for number in range(first.year, last.year + 1)
         ],
     }
+
+
+def _first_and_last(changelist, field: str) -> dict:
+    """The list's first and last `field`. MIN/MAX walk the date's index from either end
+    until a row matches: at once for a whole list or a filter (most rows match), but
+    through the whole table for a search that matches a few rows. Those few (the list has
+    counted them: at most COUNT_LIMIT) are read by the search's own indexes instead."""
+    searched = bool(changelist.query)
+    paginator = getattr(changelist, "paginator", None)
+    if searched and paginator is not None and not paginator.is_limited:
+        moments = list(
+            changelist.queryset.order_by().values_list(field, flat=True)[: COUNT_LIMIT + 1]
+        )
+        return {"first": min(moments, default=None), "last": max(moments, default=None)}
+    return changelist.queryset.aggregate(first=Min(field), last=Max(field))
 
 
 def _local_date(moment: datetime.date) -> datetime.date:

@@ -260,6 +260,9 @@ class History:
             users + "?_facets=True",
             users + "?q=Number",
             users + "?is_staff__exact=1",
+            users + "?is_superuser__exact=1",
+            users + "?is_active__exact=0",
+            users + "?group=none",
             screenings,
             screenings + "?_facets=True",
             screenings + "?review__exact=pending",
@@ -277,6 +280,7 @@ class History:
             access + "?_facets=True",
             access + "?kind__exact=export",
             access + f"?client__id__exact={client.pk}",
+            access + f"?viewed_by__id__exact={self.staff.pk}",
             access + "?q=Number",
             corrections,
             corrections + "?q=Number",
@@ -505,6 +509,8 @@ def test_the_screening_list_counts_held_bookings_only_for_the_screenings_shown(
         ("appointments_waitlistentry", "?state__exact=waiting", "waitlistentry_state_idx"),
         ("appointments_appointment", "", "appointment_start_idx"),
         ("clients_user", "?is_staff__exact=1", "user_staff_idx"),
+        ("clients_user", "?is_superuser__exact=1", "user_superuser_idx"),
+        ("clients_user", "?is_active__exact=0", "user_inactive_idx"),
         ("axes_accesslog", "", "axes_accesslog_pkey"),
     ],
 )
@@ -518,6 +524,47 @@ def test_each_long_list_is_in_the_order_of_an_index(
 
 
 # What the long lists do
+
+
+def test_accounts_are_filtered_by_group_or_none_without_a_distinct_sort(staff_http, history):
+    from django.contrib.auth.models import Group
+
+    desk = Group.objects.create(name="Desk")
+    member = UserFactory(email="member@example.com", is_staff=True)
+    member.groups.add(desk)
+    url = reverse("admin:clients_user_changelist")
+
+    in_desk = queries_of(staff_http, f"{url}?group={desk.pk}")
+    page_in_desk = staff_http.get(f"{url}?group={desk.pk}").content.decode()
+    page_in_none = staff_http.get(f"{url}?group=none").content.decode()
+
+    assert "member@example.com" in page_in_desk and "dara@example.com" not in page_in_desk
+    assert "member@example.com" not in page_in_none and "dara@example.com" in page_in_none
+    assert not any("DISTINCT" in sql for sql in in_desk)
+    assert staff_http.get(f"{url}?group=nonsense").status_code == 200
+
+
+def test_access_records_filter_by_who_looked_among_staff_and_therapists(staff_http, history):
+    history.add(2)
+    url = reverse("admin:clients_accessrecord_changelist")
+
+    html = staff_http.get(url).content.decode()
+
+    assert '<select name="viewed_by__id__exact"' in html
+    assert f'<option value="{history.staff.pk}">{history.staff.email}</option>' in html
+    assert f'<option value="{history.spa.therapist.user_id}">' in html
+    assert "dara@example.com</option>" not in html  # a client: never a viewer
+
+
+def test_a_searched_lists_date_bar_spans_its_matches_not_the_table(staff_http, history):
+    history.add(3)
+    url = reverse("admin:appointments_appointment_changelist")
+
+    html = staff_http.get(url, {"q": "Number1"}).content.decode()
+
+    # Client Number1's only visit was a day ago (this year, this month): the bar offers
+    # that month's days, not every year of the list.
+    assert "starts_at__day=" in html
 
 
 def test_show_counts_is_not_offered_and_its_parameter_changes_nothing(staff_http, history):

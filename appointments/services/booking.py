@@ -337,4 +337,9 @@ def _insert(request: SlotRequest, claimed: Claimed) -> Appointment:
         updated_at=request.now,
     )
     owe_notice(appointment, Notice.Kind.CONFIRMATION)
+    # Whatever the path (online, front desk, admin), a wait for this treatment on this
+    # day ends with the booking, in its transaction.
+    from ..waitlist import settle_booking  # the waitlist builds on these services
+
+    settle_booking(appointment=appointment, now=request.now)
     return appointment

@@ -116,13 +116,14 @@ def free_starts(
     client_id: int | None = None,
     ignore_appointment_id: int | None = None,
     now: datetime.datetime | None = None,
+    by_staff: bool = False,
 ) -> list[Slot]:
     """Each free start time between two local dates once, with the first therapist free
     then (availability.free_starts): the times a day's page lists. The same arguments as
-    free_slots; online rules."""
+    free_slots."""
     whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
     window = _window(treatment, first_day, last_day)
-    values = _searched(treatment, whose, first_day, last_day, window, now, by_staff=False)
+    values = _searched(treatment, whose, first_day, last_day, window, now, by_staff)
     return availability.free_starts(**values) if values else []
 
 

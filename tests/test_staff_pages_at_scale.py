@@ -477,7 +477,9 @@ def test_the_front_desk_work_list_reads_held_and_flagged_bookings_by_index(
 ):
     url = reverse("front_desk:today")
     held = the_statement(staff_http, url, LIST, "'pending_review'")
-    flagged = the_statement(staff_http, url, LIST, 'WHERE "appointments_appointment"."needs_fo')
+    flagged = the_statement(
+        staff_http, url, LIST, 'WHERE ("appointments_appointment"."needs_follow_up"'
+    )
 
     held_plan = plan(held, BY_CONDITION)
     held_indexes = ("appointment_by_status_idx", "appointment_hold_expiry_idx")

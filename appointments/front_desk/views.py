@@ -39,7 +39,7 @@ from .forms import (
     NewClientForm,
     SlotForm,
 )
-from .work_list import load_work_list
+from .work_list import WHOLE_LISTS, load_work_list
 
 # Far enough from the ends of the calendar that a day either side still exists.
 EARLIEST_DAY = datetime.date(1900, 1, 1)
@@ -111,7 +111,8 @@ def today(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(now)
     form = ArrivalsForm(request.GET)
     page = form.cleaned_data.get("page") if form.is_valid() else None
-    work = load_work_list(today=today, now=now, page=page)
+    whole = [name for name in request.GET.getlist("whole") if name in WHOLE_LISTS]
+    work = load_work_list(today=today, now=now, page=page, whole=whole)
     shown = work.arrivals_page.number
     return render(
         request,
@@ -125,6 +126,10 @@ def today(request: HttpRequest) -> HttpResponse:
             "later_arrivals_url": (
                 _today_url(shown + 1) if shown < work.arrivals_page.pages else None
             ),
+            "whole_urls": {
+                name: f"{reverse('front_desk:today')}?{urlencode({'whole': name})}#{name}"
+                for name in WHOLE_LISTS
+            },
         },
     )
 
@@ -529,21 +534,34 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     date = date or max(_local_day(visit.starts_at), timezone.localdate())
     if not EARLIEST_DAY <= date <= LATEST_DAY:
         date = timezone.localdate()
-    slots = free_times.free_slots(
-        treatment=visit.treatment,
-        first_day=date,
-        last_day=date,
-        client_id=visit.client_id,
-        ignore_appointment_id=visit.pk,
-        by_staff=True,
+    # Whose free times: the client's therapist unless another is asked for, or "any"
+    # (each free time once, with the first therapist free then). Every therapist's every
+    # time would be a chain's thousand links on one page.
+    qualified = list(
+        Therapist.objects.active()
+        .filter(treatments=visit.treatment)
+        .order_by("display_name", "pk")
+        .only("pk", "display_name")
     )
-    by_therapist: dict[int, dict] = {}
-    for time in _times_with_therapists(slots):
-        therapist = time["therapist"]
-        entry = by_therapist.setdefault(therapist.pk, {"therapist": therapist, "times": []})
-        query = urlencode({"start": time["param"], "therapist": therapist.pk})
-        entry["times"].append({**time, "url": f"{reverse('front_desk:move', args=[pk])}?{query}"})
+    whose = _whose(request.GET.get("whose"), visit, qualified)
+    search = {
+        "treatment": visit.treatment,
+        "first_day": date,
+        "last_day": date,
+        "client_id": visit.client_id,
+        "ignore_appointment_id": visit.pk,
+        "by_staff": True,
+    }
+    if whose is None:
+        slots = free_times.free_starts(**search)
+    else:
+        slots = free_times.free_slots(**search, therapist_id=whose.pk)
     move_url = reverse("front_desk:move", args=[pk])
+    times = []
+    for time in _times_with_therapists(slots):
+        query = urlencode({"start": time["param"], "therapist": time["therapist"].pk})
+        times.append({**time, "url": f"{move_url}?{query}"})
+    kept = {"whose": whose.pk if whose else "any"}
     return render(
         request,
         "appointments/front_desk/move.html",
@@ -551,8 +569,22 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
             "section": "day",
             "appointment": visit,
             "date": date,
-            "therapists": sorted(by_therapist.values(), key=lambda e: e["therapist"].display_name),
-            "previous_url": f"{move_url}?date={date - datetime.timedelta(days=1)}",
-            "next_url": f"{move_url}?date={date + datetime.timedelta(days=1)}",
+            "times": times,
+            "whose": whose,
+            "qualified": qualified,
+            "previous_url": f"{move_url}?"
+            + urlencode({"date": date - datetime.timedelta(days=1), **kept}),
+            "next_url": f"{move_url}?"
+            + urlencode({"date": date + datetime.timedelta(days=1), **kept}),
         },
     )
+
+
+def _whose(asked: str | None, visit: Appointment, qualified: list[Therapist]) -> Therapist | None:
+    """The therapist whose free times the move page shows (None: any therapist)."""
+    by_pk = {str(therapist.pk): therapist for therapist in qualified}
+    if asked == "any":
+        return None
+    if asked in by_pk:
+        return by_pk[asked]
+    return by_pk.get(str(visit.therapist_id))

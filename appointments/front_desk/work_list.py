@@ -4,6 +4,7 @@ arrivals a day come a page at a time (SPA_ARRIVALS_PER_PAGE), from the one now."
 
 import datetime
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,6 +25,12 @@ class ArrivalsPage:
     shown_to: int = 0  # the number, in order of time, of this page's last
 
 
+# The other lists show their first this many (the most urgent); "show all" shows the rest.
+SHORT_LIST = 20
+# What "show all" can name (the `whole` parameter of the page).
+WHOLE_LISTS = ("held", "calls", "follow_ups")
+
+
 @dataclass
 class WorkList:
     arrivals: list[Appointment]  # today's, in order of start: one page of them
@@ -34,13 +41,21 @@ class WorkList:
     # ...or the therapist stopped the session at the pre-session check: the client is
     # owed a follow-up about what comes next.
     follow_ups: list[Appointment]
+    # How many each list holds in all (a list shows SHORT_LIST unless asked for whole).
+    totals: dict[str, int]
 
 
 def load_work_list(
-    *, today: datetime.date, now: datetime.datetime, page: int | None = None
+    *,
+    today: datetime.date,
+    now: datetime.datetime,
+    page: int | None = None,
+    whole: Collection[str] = (),
 ) -> WorkList:
     """Today's work; `page` of the arrivals (None: the page with the first appointment that
-    has not ended yet, so the desk opens on who is in or coming next)."""
+    has not ended yet, so the desk opens on who is in or coming next). The held bookings,
+    calls and follow-ups show their first SHORT_LIST, those in `whole` all of theirs: a
+    chain has dozens of each on a busy day."""
     day_start, day_end = free_times.local_days(today)
     todays = Appointment.objects.active().filter(starts_at__gte=day_start, starts_at__lt=day_end)
     arrivals_page = _arrivals_page(todays, page, now)
@@ -51,26 +66,34 @@ def load_work_list(
         ]
     )
     arrivals_page.shown_to = arrivals_page.offset + len(arrivals)
-    held = list(
-        with_front_desk_details(
-            Appointment.objects.filter(status=Appointment.Status.PENDING_REVIEW, starts_at__gt=now)
-        ).order_by("hold_expires_at", "starts_at", "pk")
-    )
-    flagged = list(
-        with_front_desk_details(Appointment.objects.filter(needs_follow_up=True)).order_by(
-            "starts_at", "pk"
+    held = Appointment.objects.filter(status=Appointment.Status.PENDING_REVIEW, starts_at__gt=now)
+    flagged = Appointment.objects.filter(needs_follow_up=True)
+    stopped = Q(pre_session_check__outcome=PreSessionCheck.Outcome.STOPPED)
+    lists = {
+        "held": held.order_by("hold_expires_at", "starts_at", "pk"),
+        "calls": flagged.exclude(stopped).order_by("starts_at", "pk"),
+        "follow_ups": flagged.filter(stopped).order_by("starts_at", "pk"),
+    }
+    shown = {
+        name: list(
+            with_front_desk_details(rows)
+            if name in whole
+            else with_front_desk_details(rows)[:SHORT_LIST]
         )
-    )
-    for appointment in flagged:
+        for name, rows in lists.items()
+    }
+    for appointment in [*shown["calls"], *shown["follow_ups"]]:
         appointment.call_reason = call_reason(appointment)
-    follow_ups = [a for a in flagged if _session_stopped(a)]
-    calls = [a for a in flagged if not _session_stopped(a)]
+    totals = flagged.aggregate(
+        calls=Count("pk", filter=~stopped), follow_ups=Count("pk", filter=stopped)
+    ) | {"held": held.count()}
     return WorkList(
         arrivals=arrivals,
         arrivals_page=arrivals_page,
-        held=held,
-        calls=calls,
-        follow_ups=follow_ups,
+        held=shown["held"],
+        calls=shown["calls"],
+        follow_ups=shown["follow_ups"],
+        totals=totals,
     )
 
 
@@ -86,8 +109,3 @@ def _arrivals_page(todays, page: int | None, now: datetime.datetime) -> Arrivals
         page = min(counts["over"], counts["total"] - 1) // size + 1 if counts["total"] else 1
     number = min(max(page, 1), pages)
     return ArrivalsPage(number, pages, (number - 1) * size, counts["total"])
-
-
-def _session_stopped(appointment: Appointment) -> bool:
-    check = getattr(appointment, "pre_session_check", None)
-    return check is not None and check.outcome == PreSessionCheck.Outcome.STOPPED

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.forms import format_start
+from appointments.front_desk import work_list
 from appointments.models import (
     Appointment,
     FollowUpCall,
@@ -539,8 +540,14 @@ def test_the_front_desk_moves_an_appointment_to_another_free_time(desk, spa, ana
     appointment = book_for(ana, spa, 10)
     noor = spa.therapists[1]
 
-    choices = desk.get(reverse("front_desk:move", args=[appointment.pk]))
     move_url = reverse("front_desk:move", args=[appointment.pk])
+    own = text(desk.get(move_url).content.decode())
+    anyone = text(desk.get(move_url, {"whose": "any"}).content.decode())
+    choices = desk.get(move_url, {"whose": noor.pk})
+    # The client's therapist first; any therapist: each time once, with who is free then.
+    assert own.count("Free times on") == 1
+    assert "with Maya" in own and "14:00" in own and "with Noor" not in own
+    assert "14:00 with Maya" in anyone and "14:00 with Noor" not in anyone
     query = urlencode({"start": format_start(at(TOMORROW, 14)), "therapist": noor.pk})
     pick = f"{move_url}?{query}".replace("&", "&amp;")
     assert pick in choices.content.decode()
@@ -703,6 +710,28 @@ def test_a_chains_arrivals_come_a_page_at_a_time_opening_on_who_is_next(settings
     http = front_desk_http(User.objects.get(email="desk@example.com"))
     html = http.get(reverse("front_desk:today"), {"page": 2}).content.decode()
     assert "?page=1#arrivals" in html and "?page=3#arrivals" in html
+
+
+def test_a_long_call_list_shows_the_soonest_and_all_on_request(desk, spa, monkeypatch):
+    monkeypatch.setattr(work_list, "SHORT_LIST", 2)
+    for hour, name in [(11, "Cy Third"), (9, "Ann First"), (11, "Di Fourth"), (9, "Bo Second")]:
+        therapist = spa.therapists[0] if name in ("Ann First", "Cy Third") else spa.therapists[1]
+        appointment = book_for(ClientFactory(full_name=name), spa, hour, therapist=therapist)
+        appointment.needs_follow_up = True
+        appointment.save()
+
+    def calls(**query) -> str:
+        page = text(desk.get(reverse("front_desk:today"), query).content.decode())
+        return page[page.index("Calls to make") : page.index("Clients owed a follow-up")]
+
+    short = calls()
+    whole = calls(whole="calls")
+    assert "Calls to make 4" in short
+    assert "Ann First" in short and "Bo Second" in short and "Cy Third" not in short
+    assert "Show all 4 calls to make" in short
+    assert all(name in whole for name in ("Ann First", "Bo Second", "Cy Third", "Di Fourth"))
+    assert "Show all" not in whole
+    assert desk.get(reverse("front_desk:today"), {"whole": "nonsense"}).status_code == 200
 
 
 def test_the_work_list_costs_the_same_queries_however_many_arrive_today(desk, settings):

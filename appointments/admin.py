@@ -230,6 +230,14 @@ class DayFilter(admin.SimpleListFilter):
         return queryset
 
 
+def therapist_lookup(model, placeholder: str) -> AutocompleteSelect:
+    """A therapist typed and looked up (the therapists admin's search), not a list of a
+    chain's 430 names: each option is a template rendered on every page showing the form."""
+    return AutocompleteSelect(
+        model._meta.get_field("therapist"), admin.site, attrs={"data-placeholder": placeholder}
+    )
+
+
 class AppointmentAdminForm(forms.ModelForm):
     start = forms.SplitDateTimeField(
         label="Starts at",
@@ -240,6 +248,7 @@ class AppointmentAdminForm(forms.ModelForm):
         queryset=Therapist.objects.active(),
         required=False,
         empty_label="Any available therapist",
+        widget=therapist_lookup(Appointment, "Any available therapist"),
     )
     health_unchanged = forms.BooleanField(
         label="The client confirms nothing in their health has changed since their screening",
@@ -448,13 +457,7 @@ class WaitlistEntryForm(forms.ModelForm):
         queryset=Therapist.objects.active(),
         required=False,
         empty_label="Any therapist",
-        # Typed and looked up, not a list of a chain's 430 names (each option a template
-        # rendered on every page that shows the form).
-        widget=AutocompleteSelect(
-            WaitlistEntry._meta.get_field("therapist"),
-            admin.site,
-            attrs={"data-placeholder": "Any therapist"},
-        ),
+        widget=therapist_lookup(WaitlistEntry, "Any therapist"),
     )
 
     class Meta:

@@ -108,6 +108,8 @@ def test_a_receptionist_books_a_caller_is_refused_back_walking_moves_and_marks_a
     page.goto(f"/front-desk/day/?date={tomorrow:%Y-%m-%d}")
     page.get_by_role("link", name="10:00–11:00 Cal Caller").click()
     page.get_by_role("link", name="Move").click()
+    page.get_by_label("With").select_option(label="Maya")
+    page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name="14:00 with Maya").click()
     page.get_by_role("button", name="Move to 14:00").click()
     expect(page.get_by_text(re.compile(r"^Moved Cal Caller to"))).to_be_visible()

@@ -75,28 +75,68 @@ def therapist_feed(therapist, appointments) -> bytes:
     """A therapist's calendar feed: time, treatment, room and the client's first name only.
 
     Never health details: calendar apps sync these to phones and other services.
+
+    Written line by line (RFC 5545: escaped text, UTC times, lines folded at 75 octets),
+    not through the library's objects: a feed holds a therapist's five months, hundreds
+    of events, and each property object cost a quarter of a millisecond (130 ms a feed).
+    The emailed files above, one event each, keep the library.
     """
-    calendar = Calendar()
-    calendar.add("prodid", "-//Spa Booking//Therapist schedule//EN")
-    calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"{settings.SPA_NAME}: {therapist.display_name}")
-    stamp = timezone.now().astimezone(datetime.UTC)
+    stamp = _utc(timezone.now())
+    lines = [
+        "BEGIN:VCALENDAR",
+        "PRODID:-//Spa Booking//Therapist schedule//EN",
+        "VERSION:2.0",
+        f"X-WR-CALNAME:{_text(f'{settings.SPA_NAME}: {therapist.display_name}')}",
+    ]
     for appointment in appointments:
-        event = Event()
-        event.add("uid", appointment_uid(appointment))
-        event.add("dtstamp", stamp)
-        event.add("last-modified", appointment.updated_at.astimezone(datetime.UTC))
-        event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
-        event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
-        event.add("sequence", appointment.revision)
-        event.add(
-            "summary",
-            f"{appointment.treatment.name} \u2013 {appointment.client.first_name}",
-        )
-        event.add("location", appointment.room.name)
-        event.add("status", _event_status(appointment))
-        calendar.add_component(event)
-    return calendar.to_ical()
+        summary = f"{appointment.treatment.name} \u2013 {appointment.client.first_name}"
+        lines += [
+            "BEGIN:VEVENT",
+            f"SUMMARY:{_text(summary)}",
+            f"DTSTART:{_utc(appointment.starts_at)}",
+            f"DTEND:{_utc(appointment.ends_at)}",
+            f"DTSTAMP:{stamp}",
+            f"UID:{_text(appointment_uid(appointment))}",
+            f"SEQUENCE:{appointment.revision}",
+            f"LAST-MODIFIED:{_utc(appointment.updated_at)}",
+            f"LOCATION:{_text(appointment.room.name)}",
+            f"STATUS:{_event_status(appointment)}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "".join(f"{_folded(line)}\r\n" for line in lines).encode()
+
+
+def _utc(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _text(value: str) -> str:
+    """A TEXT value escaped (RFC 5545, 3.3.11)."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _folded(line: str, limit: int = 75) -> str:
+    """The line folded (RFC 5545, 3.1): at most `limit` octets a line, each continuation
+    starting with a space, never inside a UTF-8 character."""
+    if len(line.encode()) <= limit:
+        return line
+    parts, current, size = [], [], 0
+    for char in line:
+        octets = len(char.encode())
+        if size + octets > limit:
+            parts.append("".join(current))
+            current, size = [], 1  # the continuation's leading space
+        current.append(char)
+        size += octets
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
 
 
 def _event_status(appointment: Appointment) -> str:

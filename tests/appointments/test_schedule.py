@@ -733,6 +733,29 @@ def test_feed_is_a_calendar_of_the_therapists_appointments_without_login(
     assert "Olga" not in text
 
 
+def test_feed_text_is_escaped_and_long_lines_folded_as_calendar_apps_read_them(
+    client, spa, me, ana
+):
+    room = spa.rooms[0] if hasattr(spa, "rooms") else spa.room
+    room.name = "Maple; the long room, by the garden \\ with the overhead bars – über quiet"
+    room.save()
+    ana.full_name = "Åsa, Ana Example"
+    ana.save()
+    appointment = book(ana, spa.treatment, at(TOMORROW, 10), me)
+
+    response = client.get(feed_url(me))
+
+    raw = response.content
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    assert raw.endswith(b"END:VCALENDAR\r\n")
+    raw.decode("utf-8")  # never folded inside a character
+    event = events(Calendar.from_ical(raw))[uid(appointment)]
+    assert str(event["location"]) == room.name
+    assert str(event["summary"]) == f"{spa.treatment.name} \u2013 {ana.first_name}"
+    assert event.decoded("sequence") == appointment.revision
+    assert event.decoded("last-modified") == appointment.updated_at.replace(microsecond=0)
+
+
 def test_feed_event_sequence_increases_after_a_reschedule(client, spa, me, ana):
     appointment = book(ana, spa.treatment, at(TOMORROW, 10), me)
     before = events(read_feed(client, me)[0])[uid(appointment)]

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from .. import free_times
 from ..models import Appointment, PreSessionCheck
@@ -68,19 +68,16 @@ def load_work_list(
     arrivals_page.shown_to = arrivals_page.offset + len(arrivals)
     held = Appointment.objects.filter(status=Appointment.Status.PENDING_REVIEW, starts_at__gt=now)
     flagged = Appointment.objects.filter(needs_follow_up=True)
-    stopped = Q(pre_session_check__outcome=PreSessionCheck.Outcome.STOPPED)
-    # Not stopped, as a condition on the joined check (no check, or another outcome):
-    # exclude() would read every stopped check the spa ever recorded to rule them out.
-    not_stopped = Q(pre_session_check__isnull=True) | Q(
-        pre_session_check__outcome__in=[
-            outcome
-            for outcome in PreSessionCheck.Outcome
-            if outcome != PreSessionCheck.Outcome.STOPPED
-        ]
+    # Whether the therapist stopped the session, asked of each flagged row through the
+    # check's unique index: a join would read every check the spa ever recorded.
+    stopped = Exists(
+        PreSessionCheck.objects.filter(
+            appointment=OuterRef("pk"), outcome=PreSessionCheck.Outcome.STOPPED
+        )
     )
     lists = {
         "held": held.order_by("hold_expires_at", "starts_at", "pk"),
-        "calls": flagged.filter(not_stopped).order_by("starts_at", "pk"),
+        "calls": flagged.filter(~stopped).order_by("starts_at", "pk"),
         "follow_ups": flagged.filter(stopped).order_by("starts_at", "pk"),
     }
     shown = {
@@ -94,7 +91,7 @@ def load_work_list(
     for appointment in [*shown["calls"], *shown["follow_ups"]]:
         appointment.call_reason = call_reason(appointment)
     totals = flagged.aggregate(
-        calls=Count("pk", filter=not_stopped), follow_ups=Count("pk", filter=stopped)
+        calls=Count("pk", filter=~Q(stopped)), follow_ups=Count("pk", filter=Q(stopped))
     ) | {"held": held.count()}
     return WorkList(
         arrivals=arrivals,

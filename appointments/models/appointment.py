@@ -282,6 +282,15 @@ class PreSessionCheck(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        indexes = [
+            # The front desk's work list: which flagged appointments had their session
+            # stopped (a few among every check the spa has recorded).
+            models.Index(
+                fields=["appointment"],
+                condition=Q(outcome="stopped"),
+                name="presessioncheck_stopped_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(outcome__in=["done", "stopped"]),

@@ -563,10 +563,16 @@ def test_a_searched_lists_date_bar_spans_its_matches_not_the_table(staff_http, h
     url = reverse("admin:appointments_appointment_changelist")
 
     html = staff_http.get(url, {"q": "Number1"}).content.decode()
+    searched = queries_of(staff_http, url + "?q=Number1")
+    whole = queries_of(staff_http, url)
 
     # Client Number1's only visit was a day ago (this year, this month): the bar offers
     # that month's days, not every year of the list.
     assert "starts_at__day=" in html
+    # A searched list's first and last come from its (counted, few) matches; only the
+    # whole list asks MIN/MAX along the date's index.
+    assert not any('MIN("appointments_appointment"."starts_at")' in sql for sql in searched)
+    assert any('MIN("appointments_appointment"."starts_at")' in sql for sql in whole)
 
 
 def test_show_counts_is_not_offered_and_its_parameter_changes_nothing(staff_http, history):

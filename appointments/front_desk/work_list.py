@@ -22,7 +22,6 @@ class ArrivalsPage:
     pages: int
     offset: int  # today's arrivals before this page's first
     total: int  # today's arrivals on all the pages
-    shown_to: int = 0  # the number, in order of time, of this page's last
 
 
 # The other lists show their first this many (the most urgent); "show all" shows the rest.
@@ -43,6 +42,11 @@ class WorkList:
     follow_ups: list[Appointment]
     # How many each list holds in all (a list shows SHORT_LIST unless asked for whole).
     totals: dict[str, int]
+
+    @property
+    def arrivals_shown_to(self) -> int:
+        """The number, in order of time, of the last arrival on the page shown."""
+        return self.arrivals_page.offset + len(self.arrivals)
 
 
 def load_work_list(
@@ -65,7 +69,6 @@ def load_work_list(
             arrivals_page.offset : arrivals_page.offset + size
         ]
     )
-    arrivals_page.shown_to = arrivals_page.offset + len(arrivals)
     held = Appointment.objects.filter(status=Appointment.Status.PENDING_REVIEW, starts_at__gt=now)
     flagged = Appointment.objects.filter(needs_follow_up=True)
     # Whether the therapist stopped the session, asked of each flagged row through the

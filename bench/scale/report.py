@@ -1,12 +1,8 @@
 """The scale benchmark's tables: printed, and optionally written as JSON and Markdown."""
 
 import json
-import os
-import platform
-import timeit
 from pathlib import Path
 
-import django
 from django.db import connection
 
 from .measure import STATEMENT_TARGET_MS, Result
@@ -26,40 +22,6 @@ HEADER = [
     "seq scan on",
     "verdict",
 ]
-
-
-def machine() -> list[tuple[str, str]]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as meminfo:
-        kib = int(meminfo.readline().split()[1])
-    with open("/proc/loadavg") as loadavg:
-        load = loadavg.read().split()[0]
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        postgres = cursor.fetchone()[0]
-        cursor.execute("SHOW shared_buffers")
-        buffers = cursor.fetchone()[0]
-    return [
-        ("CPU cores (nproc)", str(os.cpu_count())),
-        ("CPU model", cpu),
-        ("CPU speed: Python's sum(range(10**6)), best of 5", f"{_reference_loop_ms():.1f} ms"),
-        ("memory", f"{kib / 1024 / 1024:.1f} GiB"),
-        ("PostgreSQL", f"{postgres} (shared_buffers {buffers})"),
-        ("Python / Django", f"{platform.python_version()} / {django.get_version()}"),
-        ("load average (1 min) at start", load),
-    ]
-
-
-def _reference_loop_ms() -> float:
-    """A fixed piece of pure Python, timed: machines of the same kind differ (two runs of
-    this benchmark on the same kind of machine measured 6 ms and 14 ms for the same page),
-    and this says how fast this one's cores were when it ran."""
-    return min(timeit.repeat("sum(range(10**6))", number=1, repeat=5)) * 1000
 
 
 def table_sizes() -> list[tuple[str, str]]:

@@ -115,6 +115,8 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
     from django.db import connection
     from django.db.backends.signals import connection_created
 
+    from bench.report import machine
+
     from . import commands, pages, report
     from .measure import Result, find_big_tables, measure
     from .views import create_table
@@ -133,7 +135,7 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
     big = find_big_tables()
 
     facts = {
-        "Machine": report.machine(),
+        "Machine": machine(),
         "Tables": report.table_sizes(),
         "Seed": [
             ("seeded at", record["seeded_at"]),

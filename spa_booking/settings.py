@@ -131,6 +131,16 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The planner's price of reading a page out of order. PostgreSQL's default (4, four times a
+# page read in order) is a spinning disk's; on an SSD, or with the working set in memory as
+# here, out of order costs about the same (1.1 is the usual setting). At 4, PostgreSQL
+# preferred reading all 100,000 accounts to looking up the 900 a search had found by their
+# ids (17 ms against 4). Set per connection, so every database the app uses plans alike.
+_RANDOM_PAGE_COST = env.float("DJANGO_DB_RANDOM_PAGE_COST", default=1.1)
+_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})
+_OPTIONS["options"] = " ".join(
+    filter(None, [f"-c random_page_cost={_RANDOM_PAGE_COST}", _OPTIONS.get("options")])
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Accounts and authentication

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, Notice, Therapist
 from bench.scale import commands, pages, seed
-from bench.scale.measure import Result, measure
+from bench.scale.measure import Result, big_seq_scans, big_tables, measure
 from bench.scale.views import create_table
 from clients.models import Client
 from screening.models import HealthScreening
@@ -95,3 +95,25 @@ def test_pages_and_a_command_are_measured_on_the_tiny_chain(chain):
         assert result.slowest_sql, label
     reminders = commands.measure_command("send_reminders", [])
     assert reminders.status == "ok" and reminders.queries > 0
+
+
+def _seq_scan(rows: int, removed: int = 0, loops: int = 1) -> dict:
+    scan = {
+        "Node Type": "Seq Scan",
+        "Relation Name": "clients_user",
+        "Actual Rows": rows,
+        "Rows Removed by Filter": removed,
+        "Actual Loops": loops,
+    }
+    return {"Plan": {"Node Type": "Aggregate", "Plans": [{"Node Type": "Limit", "Plans": [scan]}]}}
+
+
+def test_a_seq_scan_is_flagged_when_it_reads_most_of_a_big_table(monkeypatch):
+    monkeypatch.setitem(big_tables, "clients_user", 100_000)
+    # Filtered or spread over parallel workers, it read the table all the same.
+    assert big_seq_scans(_seq_scan(rows=20, removed=99_980)) == {"clients_user"}
+    assert big_seq_scans(_seq_scan(rows=10_000, removed=7_000, loops=3)) == {"clients_user"}
+    # A count capped at 10,001 rows, stopped by its LIMIT: a bounded read, not flagged
+    # (its rows still count in the page's rows read).
+    assert big_seq_scans(_seq_scan(rows=10_001)) == set()
+    assert big_seq_scans(_seq_scan(rows=10_001, removed=4)) == set()

@@ -18,6 +18,10 @@ from .throttling import forgive_failed_logins
 from .tokens import sign_up_token_generator
 from .two_factor import needs_second_factor
 
+# "Your data" shows the newest of each list (appointments, emails, who looked...); the
+# JSON file holds them all.
+MY_DATA_NEWEST = 20
+
 
 @sensitive_post_parameters(
     "password1", "password2", "date_of_birth_0", "date_of_birth_1", "date_of_birth_2"
@@ -115,11 +119,12 @@ def _client_or_redirect(request: HttpRequest) -> Client | HttpResponse:
 @never_cache
 @login_required
 def my_data(request: HttpRequest) -> HttpResponse:
-    """Everything the spa holds on the client, to read (and a link to the JSON file)."""
+    """Everything the spa holds on the client, to read (the newest MY_DATA_NEWEST of each
+    list), and a link to the JSON file that holds it all."""
     client = _client_or_redirect(request)
     if isinstance(client, HttpResponse):
         return client
-    data = export.client_data(client)
+    data = export.client_data(client, newest=MY_DATA_NEWEST)
     audit.record_access(request, kind=AccessRecord.Kind.EXPORT, client_ids=[client.pk])
     return render(request, "clients/my_data.html", {"data": data})
 

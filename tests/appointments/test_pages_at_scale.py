@@ -3,6 +3,7 @@ history (issue 14: at a chain's size "My appointments" listed a regular's 300 pa
 and "My appointments" shows the past a page at a time."""
 
 import datetime
+import json
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from django.urls import reverse
 from appointments import waitlist
 from appointments.models import Appointment, WaitlistOffer
 from appointments.services import book_appointment
+from clients.views import MY_DATA_NEWEST
 from tests.factories import ClientFactory
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import screen
@@ -166,3 +168,33 @@ def test_a_client_with_a_short_past_sees_no_pages(spa, ana, logged_in):
     html = logged_in.get(reverse("appointments:mine")).content.decode()
 
     assert "Pages of past appointments" not in html
+
+
+def test_my_data_shows_the_newest_of_a_long_past_and_the_file_holds_it_all(spa, ana, logged_in):
+    add_history(spa, ana, MY_DATA_NEWEST + 5)
+    page = reverse("clients:my_data")
+
+    html = logged_in.get(page).content.decode()
+    every = json.loads(logged_in.get(reverse("clients:my_data_download")).content)
+
+    appointments = html.split('id="appointments-title"')[1].split("</section>")[0]
+    assert appointments.count("<tr>") == 1 + MY_DATA_NEWEST  # the heading's row, and the newest
+    assert f"These are your newest {MY_DATA_NEWEST} appointments." in appointments
+    assert reverse("clients:my_data_download") in appointments
+    assert len(every["appointments"]) == MY_DATA_NEWEST + 5
+    assert "older" not in every
+    # The newest on the page are the file's first.
+    newest = every["appointments"][0]["starts_at"]
+    assert datetime.datetime.fromisoformat(newest).strftime("%-d %b %Y") in appointments
+    # The page costs the same queries when the history doubles.
+    before = count_queries(logged_in, page)
+    add_history(spa, ana, 2 * MY_DATA_NEWEST)
+    assert count_queries(logged_in, page) == before
+
+
+def test_a_short_past_is_all_on_my_data_page(spa, ana, logged_in):
+    add_history(spa, ana, 3)
+
+    html = logged_in.get(reverse("clients:my_data")).content.decode()
+
+    assert "These are your newest" not in html and "newest of each list" not in html

@@ -172,11 +172,52 @@ def days_with_free_times(
     A day has at most 24 x 60 / step starts: with a 5-minute step, five rounds look at all
     288 (1 + 4 + 16 + 64 + 256), however long the history. Usually one does.
     """
+    return calendar(
+        treatment=treatment,
+        first_day=first_day,
+        last_day=last_day,
+        therapist_id=therapist_id,
+        client_id=client_id,
+        ignore_appointment_id=ignore_appointment_id,
+        now=now,
+    )[0]
+
+
+def calendar(
+    *,
+    treatment: Treatment,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    picked: datetime.date | None = None,
+    therapist_id: int | None = None,
+    client_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    now: datetime.datetime | None = None,
+) -> tuple[set[datetime.date], list[Slot]]:
+    """days_with_free_times, and free_starts of the day `picked` when it is one of them
+    (none otherwise), with the same arguments: a calendar with a day's times under it.
+    The therapists' hours are read once for both."""
     now = now or timezone.now()
     whose = _Whose(treatment.pk, therapist_id, client_id, ignore_appointment_id)
     hours = _load(whose, time_off=_window(treatment, first_day, last_day), windows=[])
     if not hours.therapists:
-        return set()
+        return set(), []
+    found = _free_days(treatment, whose, hours, first_day, last_day, now)
+    if picked is None or picked not in found:
+        return found, []
+    busy = _with_busy(hours, _load_busy(whose, [_window(treatment, picked, picked)]))
+    return found, availability.free_starts(**_values(treatment, busy, picked, picked, now))
+
+
+def _free_days(
+    treatment: Treatment,
+    whose: _Whose,
+    hours: "_Loaded",
+    first_day: datetime.date,
+    last_day: datetime.date,
+    now: datetime.datetime,
+) -> set[datetime.date]:
+    """days_with_free_times' rounds, on the hours loaded (without busy times)."""
     values = _values(treatment, hours, first_day, last_day, now)
     pending = availability.candidate_starts(**{name: values[name] for name in _CANDIDATE_ARGUMENTS})
     blocked_length = treatment.duration + treatment.buffer

@@ -463,15 +463,10 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         "client_id": appointment.client_id,
         "ignore_appointment_id": appointment.pk,
     }
-    free_days = (
-        free_times.days_with_free_times(first_day=shown[0], last_day=shown[1], **whose)
+    free_days, times = (
+        free_times.calendar(first_day=shown[0], last_day=shown[1], picked=picked, **whose)
         if shown and shown[0] <= shown[1]
-        else set()
-    )
-    times = (
-        free_times.free_starts(first_day=picked, last_day=picked, **whose)
-        if picked in free_days
-        else []
+        else (set(), [])
     )
     here = reverse("appointments:reschedule", args=[pk])
 

@@ -198,6 +198,13 @@ def test_calendar_days_and_day_times_are_those_of_the_full_computation(spa):
 
         assert days == {local_day(slot) for slot in every_slot}
         assert times == list(first_of_each_start.values())
+        # A calendar with a day picked under it (the reschedule page): the same days, and
+        # that day's own free starts, from one read of the hours.
+        for picked in sorted(days)[:2] + [search["first_day"] - datetime.timedelta(days=1)]:
+            assert free_times.calendar(picked=picked, **search) == (
+                days,
+                [slot for slot in times if local_day(slot) == picked],
+            )
         # What a booking checks: the slots at one start, reading only the busy times then.
         looked_at = list(first_of_each_start)[:3]
         looked_at += [start + minutes(5) for start in looked_at[:1]]  # off the grid, or taken

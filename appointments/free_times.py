@@ -325,11 +325,19 @@ busy AS (
 
 # Each blocked span once, with the therapists and rooms it blocks and whether it is the
 # client's: appointments keep to the grid, so a window's hundreds share a few dozen spans.
+# Only the therapists and rooms the search is about: a room's appointments are busy rows
+# for their room, and naming their other therapists too made one therapist's calendar
+# sort thousands of busy times into lists nobody reads.
 _BUSY_COLUMN = """
     (SELECT json_agg(json_build_array(
                 b.starts_at, b.blocked_until, b.therapists, b.rooms, b.clients))
-     FROM (SELECT starts_at, blocked_until, array_agg(therapist_id) AS therapists,
-                  array_agg(room_id) AS rooms, bool_or(client_id = %(client)s::bigint) AS clients
+     FROM (SELECT starts_at, blocked_until,
+                  COALESCE(array_agg(therapist_id) FILTER (
+                      WHERE therapist_id IN (SELECT therapist_id FROM qualified)), '{}')
+                      AS therapists,
+                  COALESCE(array_agg(room_id) FILTER (
+                      WHERE room_id IN (SELECT id FROM suitable_rooms)), '{}') AS rooms,
+                  bool_or(client_id = %(client)s::bigint) AS clients
            FROM busy GROUP BY starts_at, blocked_until) b)
 """
 

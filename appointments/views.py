@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 
 from clients.models import Client
@@ -49,11 +50,24 @@ def _therapist_filter(request: HttpRequest) -> Therapist | None:
 
 
 def _times(slots: list[Slot]) -> list[dict]:
-    """Each free start time once, however many therapists are free then."""
-    return [
-        {"local": timezone.localtime(start), "param": format_start(start)}
-        for start in sorted({slot.start for slot in slots})
-    ]
+    """Each free start time once, however many therapists are free then, with its clock
+    time and its day in words (each day's words made once: a day has dozens of times)."""
+    days: dict[datetime.date, str] = {}
+    times = []
+    for start in sorted({slot.start for slot in slots}):
+        local = timezone.localtime(start)
+        day = days.get(local.date())
+        if day is None:
+            day = days[local.date()] = date_format(local, "l j F")
+        times.append(
+            {
+                "local": local,
+                "param": format_start(start),
+                "clock": f"{local:%H:%M}",  # the "H:i" of Django's time filter
+                "day": day,
+            }
+        )
+    return times
 
 
 def _calendar(

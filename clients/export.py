@@ -9,6 +9,7 @@ questionnaire version the client answered. Times are in the spa's time zone.
 """
 
 import datetime
+import functools
 import json
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from screening import rules
 from screening.forms import ScreeningForm
 from screening.models import HealthScreening
 
-from .models import AccessRecord, Client, User
+from .models import AccessRecord, Client
 
 
 def client_data(
@@ -109,13 +110,19 @@ def client_data(
         "emails": [_email(notice) for notice in cut("emails", _notices(client))],
         "access_record": [
             {
-                "viewed_at": _local(record.viewed_at),
-                "viewed_by": _viewer(record.viewed_by, client),
-                "what": record.get_kind_display(),
+                "viewed_at": _local(record["viewed_at"]),
+                "viewed_by": _viewer(record, client),
+                "what": _label(AccessRecord.Kind, record["kind"]),
             }
             for record in cut(
                 "access_record",
-                AccessRecord.objects.filter(client=client).select_related("viewed_by__therapist"),
+                AccessRecord.objects.filter(client=client).values(
+                    "viewed_at",
+                    "kind",
+                    "viewed_by_id",
+                    "viewed_by__email",
+                    "viewed_by__therapist__display_name",
+                ),
             )
         ],
         "erasure_requests": [
@@ -174,7 +181,12 @@ _APPOINTMENT_FIELDS = (
 
 def _label(choices: type[models.TextChoices], value: str) -> str:
     """A stored choice in words, as get_FOO_display gives it."""
-    return dict(choices.choices).get(value, value)
+    return _labels(choices).get(value, value)
+
+
+@functools.cache
+def _labels(choices: type[models.TextChoices]) -> dict[str, str]:
+    return dict(choices.choices)
 
 
 def _appointment(appointment: dict[str, Any]) -> dict[str, Any]:
@@ -291,10 +303,11 @@ def _email(notice: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _viewer(user: User, client: Client) -> str:
-    if user.pk == client.user_id:
+def _viewer(record: dict[str, Any], client: Client) -> str:
+    """Who looked, from an access record's values."""
+    if record["viewed_by_id"] == client.user_id:
         return "you"
-    therapist = getattr(user, "therapist", None)
+    therapist = record["viewed_by__therapist__display_name"]
     if therapist is not None:
-        return f"{therapist.display_name} (your therapist)"
-    return f"{user.email} (spa staff)"
+        return f"{therapist} (your therapist)"
+    return f"{record['viewed_by__email']} (spa staff)"

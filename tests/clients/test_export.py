@@ -16,7 +16,7 @@ from appointments.waitlist import join_waitlist
 from clients.models import AccessRecord
 from screening.models import HealthScreening
 from screening.services import approve_screening
-from tests.factories import ClientFactory, UserFactory
+from tests.factories import ClientFactory, TherapistFactory, UserFactory
 from tests.notices import deliver_owed_notices
 from tests.scheduling import NOW, TOMORROW, at, open_spa
 from tests.screenings import review_url, screen, version_1_answers
@@ -119,6 +119,26 @@ def test_every_export_is_recorded_as_seen_by_the_client(client_account, logged_i
         == [(client_account.pk, client_account.user_id, AccessRecord.Kind.EXPORT)] * 2
     )
     assert [r["viewed_by"] for r in download(logged_in)["access_record"]] == ["you", "you"]
+
+
+def test_the_file_names_who_looked_a_therapist_by_name_and_staff_by_address(
+    client_account, logged_in
+):
+    therapist = TherapistFactory(display_name="Maya")
+    staff = UserFactory(email="desk@example.com", is_staff=True)
+    for who, kind in (
+        (therapist.user, AccessRecord.Kind.SCHEDULE),
+        (staff, AccessRecord.Kind.SCREENING_LIST),
+    ):
+        AccessRecord.objects.create(client=client_account, viewed_by=who, kind=kind)
+
+    looked = [(r["viewed_by"], r["what"]) for r in download(logged_in)["access_record"]]
+
+    # Newest first (this export is recorded once the file is made).
+    assert looked == [
+        ("desk@example.com (spa staff)", "screening in a list (outcome and reasons)"),
+        ("Maya (your therapist)", "health summary on schedule"),
+    ]
 
 
 def test_another_clients_data_is_never_in_the_export(client_account, logged_in):

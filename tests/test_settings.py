@@ -157,3 +157,26 @@ def test_links_in_emails_point_at_the_site_not_at_whatever_host_a_request_named(
     assert read_settings("SPA_SITE_URL", SPA_SITE_URL="https://book.spa.example/") == [
         "https://book.spa.example"
     ]
+
+
+@pytest.mark.django_db
+def test_every_connection_plans_with_an_ssds_random_page_cost():
+    """PostgreSQL's default (4, a spinning disk's) made a search of several words read all
+    100,000 accounts of a chain instead of looking up the 900 its first word had found."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
+
+
+def test_random_page_cost_can_be_set_and_keeps_other_connection_options():
+    result = run_django(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['options'])",
+        DJANGO_DEBUG="on",
+        DJANGO_DB_RANDOM_PAGE_COST="2",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/x?options=-c%20work_mem%3D8MB",
+    )
+
+    assert result.stdout.strip() == "-c random_page_cost=2.0 -c work_mem=8MB", result.stderr

@@ -472,6 +472,10 @@ def admin_pages(people: Cast, browser: Browser, *, filter_values: int) -> list[P
         for which, obj in objects:
             label = f"admin: {model._meta.verbose_name}{which}, change page"
             pages.append(Page("staff", label, reverse(f"admin:{name}_change", args=[obj.pk])))
+            # The model admin's own pages about one record (a client's data export...).
+            for extra in _own_admin_urls(model_admin, name):
+                label = f"admin: {model._meta.verbose_name}{which}, {extra.replace('_', ' ')}"
+                pages.append(Page("staff", label, reverse(f"admin:{name}_{extra}", args=[obj.pk])))
         for field_name in model_admin.autocomplete_fields:
             pages.append(
                 Page(
@@ -487,6 +491,24 @@ def admin_pages(people: Cast, browser: Browser, *, filter_values: int) -> list[P
                 )
             )
     return pages
+
+
+# The URL names Django's ModelAdmin gives every model (admin:<app>_<model>_<suffix>).
+_DJANGO_ADMIN_URLS = {"changelist", "add", "history", "delete", "change"}
+
+
+def _own_admin_urls(model_admin, name: str) -> list[str]:
+    """The suffixes of the URLs a model admin adds for one record (its get_urls beyond
+    Django's), e.g. "export" of admin:clients_client_export."""
+    return [
+        pattern.name.removeprefix(f"{name}_")
+        for pattern in model_admin.get_urls()
+        if isinstance(pattern, URLPattern)
+        and pattern.name
+        and pattern.name.startswith(f"{name}_")
+        and pattern.name.removeprefix(f"{name}_") not in _DJANGO_ADMIN_URLS
+        and len(pattern.pattern.converters) == 1
+    ]
 
 
 def _representatives(people: Cast) -> dict:

@@ -61,7 +61,6 @@ def _times(slots: list[Slot]) -> list[dict]:
             day = days[local.date()] = date_format(local, "l j F")
         times.append(
             {
-                "local": local,
                 "param": format_start(start),
                 "clock": f"{local:%H:%M}",  # the "H:i" of Django's time filter
                 "day": day,

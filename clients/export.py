@@ -12,7 +12,6 @@ import datetime
 import functools
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,6 +21,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from appointments.free_times import spa_time_zone
 from appointments.models import Appointment, Notice, PreSessionCheck
 from screening import rules
 from screening.forms import ScreeningForm
@@ -158,7 +158,7 @@ def download(data: dict[str, Any]) -> HttpResponse:
 def _local(moment: datetime.datetime | None) -> datetime.datetime | None:
     # The spa's zone itself: timezone.localtime looks up the active one on every call,
     # and a regular's file has ten thousand moments.
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)) if moment else None
+    return moment.astimezone(spa_time_zone()) if moment else None
 
 
 # An appointment's columns, with its treatment's, therapist's, room's and check's: read as
@@ -263,9 +263,9 @@ def _answers(screening: HealthScreening) -> list[dict[str, Any]]:
     ]
 
 
-def _notices(client: Client) -> QuerySet[Notice]:
+def _notices(client: Client) -> QuerySet:
     """Every email written to `client`: about their appointments, screenings, waitlist offers
-    and account, newest first.
+    and account, newest first (each as the values _email reads).
 
     One indexed query per way a notice names its client, joined by UNION: an OR across the
     four would read the whole outbox (millions of rows at a chain's size).

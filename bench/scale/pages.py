@@ -500,15 +500,14 @@ _DJANGO_ADMIN_URLS = {"changelist", "add", "history", "delete", "change"}
 def _own_admin_urls(model_admin, name: str) -> list[str]:
     """The suffixes of the URLs a model admin adds for one record (its get_urls beyond
     Django's), e.g. "export" of admin:clients_client_export."""
-    return [
+    suffixes = (
         pattern.name.removeprefix(f"{name}_")
         for pattern in model_admin.get_urls()
         if isinstance(pattern, URLPattern)
-        and pattern.name
-        and pattern.name.startswith(f"{name}_")
-        and pattern.name.removeprefix(f"{name}_") not in _DJANGO_ADMIN_URLS
+        and (pattern.name or "").startswith(f"{name}_")
         and len(pattern.pattern.converters) == 1
-    ]
+    )
+    return [suffix for suffix in suffixes if suffix not in _DJANGO_ADMIN_URLS]
 
 
 def _representatives(people: Cast) -> dict:

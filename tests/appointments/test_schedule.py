@@ -736,7 +736,7 @@ def test_feed_is_a_calendar_of_the_therapists_appointments_without_login(
 def test_feed_text_is_escaped_and_long_lines_folded_as_calendar_apps_read_them(
     client, spa, me, ana
 ):
-    room = spa.rooms[0] if hasattr(spa, "rooms") else spa.room
+    room = spa.room
     room.name = "Maple; the long room, by the garden \\ with the overhead bars – über quiet"
     room.save()
     ana.full_name = "Åsa, Ana Example"

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from spa_booking.prepared_statements import PreparedStatement
+
 from . import availability
 from .availability import BookingPolicy, Interval, RoomSchedule, Slot, TherapistSchedule
 from .models import Treatment
@@ -298,16 +300,19 @@ WITH qualified AS (
       AND (%(therapists)s::bigint[] IS NULL OR q.therapist_id = ANY(%(therapists)s::bigint[]))
 ),
 needed AS (
-    SELECT equipment_id FROM appointments_treatment_equipment WHERE treatment_id = %(treatment)s
+    SELECT COALESCE(array_agg(equipment_id), '{}') AS equipment
+    FROM appointments_treatment_equipment WHERE treatment_id = %(treatment)s
 ),
-suitable_rooms AS (  -- in service, with all the equipment the treatment needs
-    SELECT r.id FROM appointments_room r
-    WHERE r.is_in_service AND NOT EXISTS (
-        SELECT 1 FROM needed n WHERE NOT EXISTS (
-            SELECT 1 FROM appointments_room_equipment re
-            WHERE re.room_id = r.id AND re.equipment_id = n.equipment_id
-        )
-    )
+-- In service, with all the equipment the treatment needs: each room's equipment in one
+-- pass over the rooms' equipment (one lookup a room cost most of a booking's query).
+suitable_rooms AS (
+    SELECT r.id, COALESCE(e.equipment, '{}') AS equipment
+    FROM appointments_room r
+    LEFT JOIN (
+        SELECT room_id, array_agg(equipment_id) AS equipment
+        FROM appointments_room_equipment GROUP BY room_id
+    ) e ON e.room_id = r.id
+    WHERE r.is_in_service AND COALESCE(e.equipment, '{}') @> (SELECT equipment FROM needed)
 ),
 busy AS (
     SELECT a.therapist_id, a.room_id, a.client_id, a.starts_at, a.blocked_until
@@ -358,12 +363,8 @@ SELECT
     (SELECT json_agg(json_build_array(o.therapist_id, o.starts_at, o.ends_at))
      FROM appointments_timeoff o JOIN qualified q USING (therapist_id)
      WHERE o.starts_at < %(time_off_end)s AND o.ends_at > %(time_off_start)s),
-    (SELECT json_agg(json_build_array(
-                r.id,
-                ARRAY(SELECT equipment_id FROM appointments_room_equipment re
-                      WHERE re.room_id = r.id ORDER BY equipment_id)) ORDER BY r.id)
-     FROM suitable_rooms r),
-    (SELECT json_agg(equipment_id ORDER BY equipment_id) FROM needed),
+    (SELECT json_agg(json_build_array(r.id, r.equipment) ORDER BY r.id) FROM suitable_rooms r),
+    (SELECT to_json(equipment) FROM needed),
     (SELECT json_agg(json_build_array(
                 t.id,
                 ARRAY(SELECT equipment_id FROM appointments_treatment_equipment te
@@ -373,6 +374,10 @@ SELECT
 """
 
 _BUSY_SQL = f"{_CHOSEN_SQL} SELECT {_BUSY_COLUMN}"
+
+# Planning the schedule took PostgreSQL as long as running it: planned once per connection.
+_SCHEDULE = PreparedStatement("free_times_schedule", _SCHEDULE_SQL)
+_BUSY = PreparedStatement("free_times_busy", _BUSY_SQL)
 
 Window = tuple[datetime.datetime, datetime.datetime]
 
@@ -402,7 +407,7 @@ def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
     parameters = _parameters(whose, windows)
     parameters["time_off_start"], parameters["time_off_end"] = time_off
     with connection.cursor() as cursor:
-        cursor.execute(_SCHEDULE_SQL, parameters)
+        _SCHEDULE.execute(cursor, parameters)
         qualified, hours, absent, rooms, equipment, needs, busy = (
             value or [] for value in cursor.fetchone()
         )
@@ -416,6 +421,18 @@ def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
         absences[t_id].append(_interval(*span))
     needed_by = {t_id: frozenset(ids) for t_id, ids in needs}
     therapist_busy, room_busy, client_busy = _busy_times(busy)
+    # A chain's rooms share a few sets of equipment: each set's demand is worked out once.
+    demand: dict[frozenset[int], int] = {}
+    room_schedules = []
+    for r_id, ids in rooms:
+        equipment = frozenset(ids)
+        if equipment not in demand:
+            demand[equipment] = room_demand(equipment, needed_by, whose.treatment_id)
+        room_schedules.append(
+            RoomSchedule(
+                room_id=r_id, equipment=equipment, busy=room_busy[r_id], demand=demand[equipment]
+            )
+        )
     return _Loaded(
         therapists=[
             TherapistSchedule(
@@ -428,15 +445,7 @@ def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
             )
             for t_id, expires_on in qualified
         ],
-        rooms=[
-            RoomSchedule(
-                room_id=r_id,
-                equipment=frozenset(room_equipment),
-                busy=room_busy[r_id],
-                demand=room_demand(frozenset(room_equipment), needed_by, whose.treatment_id),
-            )
-            for r_id, room_equipment in rooms
-        ],
+        rooms=room_schedules,
         equipment=frozenset(equipment),
         client_busy=client_busy,
     )
@@ -445,7 +454,7 @@ def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
 def _load_busy(whose: _Whose, windows: list[Window]) -> list:
     """The busy rows in `windows`, for _with_busy."""
     with connection.cursor() as cursor:
-        cursor.execute(_BUSY_SQL, _parameters(whose, windows))
+        _BUSY.execute(cursor, _parameters(whose, windows))
         return cursor.fetchone()[0] or []
 
 

@@ -40,7 +40,7 @@ BIG_ROWS = 10_000
 big_tables: dict[str, float] = {}
 STATEMENT_TARGET_MS = 50
 PAGE_BUDGET_SECONDS = 3.0  # a slow page is run fewer times, so the whole run stays bounded
-EXPLAINED = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")
+EXPLAINED = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "EXECUTE")
 MAX_EXPLAINS = 60  # distinct statements explained per page
 
 

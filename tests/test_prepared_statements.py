@@ -1,0 +1,82 @@
+"""Statements PostgreSQL plans once per connection (spa_booking/prepared_statements.py)."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from appointments import free_times
+from spa_booking.prepared_statements import PreparedStatement
+from tests.scheduling import TOMORROW, at, open_spa
+
+pytestmark = pytest.mark.django_db
+
+SUM = PreparedStatement(
+    "test_prepared_sum", "SELECT %(a)s::int + %(b)s::int + %(a)s::int, '100%%'::text"
+)
+
+
+def run(statement: PreparedStatement, **parameters) -> tuple:
+    with connection.cursor() as cursor:
+        statement.execute(cursor, parameters)
+        return cursor.fetchone()
+
+
+def prepared_here() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_named_parameters_are_numbered_once_each_and_a_percent_stays_one():
+    assert SUM.parameters == ["a", "b"]
+    assert "$1::int + $2::int + $1::int" in SUM.prepare_sql
+    assert run(SUM, a=1, b=10) == (12, "100%")
+
+
+def test_a_connection_prepares_once_and_the_request_counts_only_the_execute():
+    run(SUM, a=1, b=2)  # prepared here, if this connection had not yet
+
+    with CaptureQueriesContext(connection) as queries:
+        assert run(SUM, a=2, b=3) == (7, "100%")
+
+    assert [query["sql"] for query in queries] == ["EXECUTE test_prepared_sum(2, 3)"]
+    assert "test_prepared_sum" in prepared_here()
+
+
+def test_a_rollback_keeps_the_statement_prepared():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        run(SUM, a=1, b=1)
+        raise RuntimeError("the request failed")
+
+    assert run(SUM, a=1, b=1) == (3, "100%")
+
+
+@pytest.mark.django_db(transaction=True)  # it closes the connection
+def test_a_new_connection_prepares_it_again():
+    run(SUM, a=1, b=1)
+    connection.close()  # CONN_MAX_AGE ran out, or the database restarted
+
+    assert "test_prepared_sum" not in prepared_here()
+    assert run(SUM, a=1, b=1) == (3, "100%")
+
+
+def test_every_search_of_free_times_runs_the_connections_prepared_statement():
+    spa = open_spa()
+
+    def search() -> None:
+        free_times.slots_at(treatment=spa.treatment, start=at(TOMORROW, 10))
+
+    def runs() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+                "WHERE name = 'free_times_schedule'"
+            )
+            return cursor.fetchone()[0]
+
+    search()  # prepared by now, on this connection
+    before = runs()
+    for _ in range(3):
+        search()
+
+    assert runs() == before + 3

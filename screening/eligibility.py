@@ -6,6 +6,7 @@ back-walking appointment; pages ask it only to explain things early.
 
 import datetime
 import enum
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -69,10 +70,25 @@ def current_screening(client: Client, *, health_data: bool = True) -> HealthScre
     """The client's latest submitted screening: the one that counts. `health_data=False`
     leaves its encrypted columns (answers, notes, signature) unread and undecrypted: the
     gate judges by the outcome, the review and the dates alone."""
-    screenings = HealthScreening.objects.filter(client=client)
     if not health_data:
-        screenings = screenings.without_health_data()
-    return screenings.latest_first().first()
+        found = HealthScreening.objects.raw(_current_without_health_data_sql(), [client.pk])
+        return next(iter(found), None)
+    return HealthScreening.objects.filter(client=client).latest_first().first()
+
+
+@functools.cache
+def _current_without_health_data_sql() -> str:
+    """The gate's read, on every back-walking booking, as SQL the ORM writes once.
+
+    Building this query took Django twice as long as PostgreSQL took to answer it (0.9 ms
+    against 0.3 on a chain's booking); the model instance comes from the same columns.
+    """
+    query = (
+        HealthScreening.objects.filter(client_id=0).without_health_data().latest_first()[:1].query
+    )
+    sql, params = query.sql_with_params()
+    assert params == (0,), params  # the client's id is the one parameter
+    return sql
 
 
 def back_walking_verdict(*, client: Client, day: datetime.date) -> Verdict:

@@ -16,6 +16,7 @@ from appointments.forms import format_start
 from appointments.models import Appointment
 from appointments.services import BookingError, book_appointment, reschedule_appointment
 from screening import rules
+from screening.eligibility import current_screening
 from screening.models import HealthScreening
 from screening.services import (
     ScreeningError,
@@ -75,6 +76,24 @@ def test_the_gate_judges_without_reading_the_health_answers(spa, ana):
         assert all(
             f'"screening_healthscreening"."{encrypted}"' not in sql for sql in screening_reads
         )
+
+
+def test_the_gate_reads_the_newest_screening_whole_but_for_the_health_data(ana):
+    """The gate's read is SQL the ORM wrote once: the same screening as the ORM's read, every
+    column but the encrypted ones, which stay unread until asked for."""
+    screen(ana)
+    newest = screen(ana, back_pain_under_care=True)  # at the same moment: the higher id wins
+    screen(ClientFactory())  # someone else's
+
+    read = current_screening(ana, health_data=False)
+
+    assert read == current_screening(ana) == newest
+    encrypted = {"answers", "signature_name", "reasons", "therapist_notes", "review_note"}
+    assert read.get_deferred_fields() == encrypted | {"therapist_note"}
+    for field in HealthScreening._meta.concrete_fields:
+        if field.name not in read.get_deferred_fields():
+            assert getattr(read, field.attname) == getattr(newest, field.attname), field.name
+    assert current_screening(ClientFactory(), health_data=False) is None
 
 
 def test_the_client_must_confirm_nothing_has_changed(spa, ana):

@@ -89,6 +89,30 @@ def test_each_change_owes_its_own_notice_at_its_revision(spa, ana):
     assert owed(appointment) == [("confirmation", 0), ("reschedule", 1), ("cancellation", 2)]
 
 
+@pytest.mark.usefixtures("frozen_clock")
+def test_an_owed_notice_is_the_row_the_model_would_write(spa, ana):
+    """owe_notice writes its row in SQL: the row is what Notice(...).save() would write."""
+    appointment = book(spa, ana, at(TOMORROW, 10))
+
+    notice = appointment.notices.get()
+    model = Notice(appointment=appointment, kind=notice.kind, revision=0)
+    for field in Notice._meta.concrete_fields:
+        if not field.primary_key:
+            assert getattr(notice, field.attname) == getattr(model, field.attname), field.name
+    assert notice.created_at == notice.next_attempt_at == timezone.now()
+
+
+def test_the_owed_notice_sql_names_every_column_without_a_database_default():
+    """A new NOT NULL column of Notice without a db_default fails here, not on a booking."""
+    from appointments.services.outbox import _OWE_SQL
+
+    named = _OWE_SQL.split("VALUES")[0].partition("(")[2].partition(")")[0]
+    columns = {column.strip() for column in named.split(",")}
+    for field in Notice._meta.concrete_fields:
+        if not (field.primary_key or field.null or field.has_db_default()):
+            assert field.column in columns, field.column
+
+
 # Delivering
 
 

@@ -775,3 +775,41 @@ def test_my_appointments_costs_the_same_queries_however_many_waits(spa, ana, log
     wait(ana, spa.swedish, DAY + datetime.timedelta(days=2))
 
     assert queries() == one
+
+
+# -- a booking ends the waits it answers (waitlist.settle_booking) --------------------------
+
+
+def test_a_booking_ends_exactly_the_waits_waiting_on_its_day_for_its_treatment(spa, ana):
+    """settle_booking is SQL of its own: it ends the rows waiting_on() names, and no other."""
+    day_before, day_after = DAY - datetime.timedelta(days=1), DAY + datetime.timedelta(days=1)
+    answered = wait(ana, spa.swedish, day_before, day_after)  # its days include the day
+    answered.state = WaitlistEntry.State.OFFERED  # emailed a time already: still waiting
+    answered.save(update_fields=["state"])
+    left_alone = [
+        wait(ana, spa.swedish, DAY + datetime.timedelta(days=2)),  # another day
+        wait(ana, spa.stones, DAY),  # another treatment
+        wait(ClientFactory(), spa.swedish, DAY),  # another client
+        WaitlistEntry.objects.create(  # a wait for the day that already ended
+            client=ana,
+            treatment=spa.swedish,
+            first_day=DAY,
+            last_day=DAY,
+            state=WaitlistEntry.State.WITHDRAWN,
+        ),
+    ]
+    assert list(
+        WaitlistEntry.objects.waiting_on(DAY).filter(client=ana, treatment=spa.swedish)
+    ) == [answered]
+
+    booked = book_appointment(
+        client=ana, treatment=spa.swedish, start=local(DAY, 10), therapist=spa.maya
+    )
+
+    answered.refresh_from_db()
+    assert (answered.state, answered.appointment) == (WaitlistEntry.State.BOOKED, booked)
+    assert answered.updated_at == booked.created_at
+    for entry in left_alone:
+        before = entry.state
+        entry.refresh_from_db()
+        assert (entry.state, entry.appointment) == (before, None)

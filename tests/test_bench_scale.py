@@ -11,6 +11,7 @@ from django.utils import timezone
 from appointments.models import Appointment, Notice, Therapist
 from bench.scale import commands, pages, seed
 from bench.scale.measure import Result, big_seq_scans, big_tables, measure
+from bench.scale.ratio import measure_ratio
 from bench.scale.views import create_table
 from clients.models import Client
 from screening.models import HealthScreening
@@ -95,6 +96,14 @@ def test_pages_and_a_command_are_measured_on_the_tiny_chain(chain):
         assert result.slowest_sql, label
     reminders = commands.measure_command("send_reminders", [])
     assert reminders.status == "ok" and reminders.queries > 0
+
+    # The booking POST and the floor in turns: the same free times serve every pair.
+    booking = chosen["booking POST (ashiatsu-60, distinct free times)"]
+    floor = chosen["minimal logged-in insert POST (exclusion constraint)"]
+    ratio = measure_ratio(booking, floor, browsers["client"], pairs=3 * booking.runs)
+    assert ratio.booking_ms > 0 and ratio.floor_ms > 0
+    assert f"{ratio.ratio:.2f}x" in ratio.line()
+    assert not Appointment.objects.filter(booking_token__isnull=False).exists()
 
 
 def _seq_scan(rows: int, removed: int = 0, loops: int = 1) -> dict:

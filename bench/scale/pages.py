@@ -390,6 +390,9 @@ def site_pages(people: Cast, *, runs: int) -> list[Page]:
     return pages
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
 def _booking(path: str, slots: list) -> Callable[[Browser, int], Callable[[], object]]:
     """Run n books the n-th free time: its form is fetched untimed, then posted."""
 
@@ -398,8 +401,9 @@ def _booking(path: str, slots: list) -> Callable[[Browser, int], Callable[[], ob
         page = browser.get(
             _query(path, start=format_start(slot.start), therapist=slot.therapist_id)
         )
-        data = post_form(page.content)
-        return lambda: browser.post(path, data)
+        # Posted as a browser posts a form (the test client's default is multipart).
+        body = urlencode(post_form(page.content))
+        return lambda: browser.post(path, body, content_type=FORM)
 
     return prepare
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.db import connection
 
 from .measure import STATEMENT_TARGET_MS, Result
+from .ratio import Ratio
 
 ROLES = ["guest", "client", "therapist", "staff", "command"]
 MANY_ROWS = 100_000  # a page reading this many rows is worth a look, whatever its time
@@ -93,7 +94,7 @@ def print_results(results: list[Result]) -> None:
         )
 
 
-def summary(results: list[Result]) -> list[str]:
+def summary(results: list[Result], ratio: Ratio | None = None) -> list[str]:
     lines = []
     failing = [result for result in results if result.problems]
     lines.append(
@@ -103,20 +104,9 @@ def summary(results: list[Result]) -> list[str]:
     timeouts = [result.label for result in results if result.status == "TIMEOUT"]
     if timeouts:
         lines.append(f"Timed out: {'; '.join(timeouts)}.")
-    booking = _find(results, "booking POST")
-    floor = _find(results, "minimal logged-in insert POST")
-    if booking and floor and floor.median_ms:
-        ratio = booking.median_ms / floor.median_ms
-        lines.append(
-            f"Booking POST {booking.median_ms:.1f} ms against the minimal insert view "
-            f"{floor.median_ms:.1f} ms: {ratio:.1f}x (target: within 3x): "
-            f"{'met' if ratio <= 3 else 'NOT met'}."
-        )
+    if ratio is not None:
+        lines.append(ratio.line())
     return lines
-
-
-def _find(results: list[Result], prefix: str) -> Result | None:
-    return next((result for result in results if result.label.startswith(prefix)), None)
 
 
 def slowest_statements(results: list[Result], count: int = 15) -> None:
@@ -132,7 +122,9 @@ def slowest_statements(results: list[Result], count: int = 15) -> None:
         print(f"             {result.slowest_sql[:400]}")
 
 
-def markdown(results: list[Result], facts: dict[str, list[tuple[str, str]]]) -> str:
+def markdown(
+    results: list[Result], facts: dict[str, list[tuple[str, str]]], ratio: Ratio | None = None
+) -> str:
     lines = []
     for title, rows in facts.items():
         lines += [f"#### {title}", "", "| what | value |", "| --- | --- |"]
@@ -149,11 +141,13 @@ def markdown(results: list[Result], facts: dict[str, list[tuple[str, str]]]) -> 
             cells = [cell.replace("|", "\\|") for cell in _row(result)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += [f"- {line}" for line in summary(results)]
+    lines += [f"- {line}" for line in summary(results, ratio)]
     return "\n".join(lines) + "\n"
 
 
-def write(path: str, results: list[Result], facts: dict, record: dict) -> None:
+def write(
+    path: str, results: list[Result], facts: dict, record: dict, ratio: Ratio | None = None
+) -> None:
     target = Path(path)
     if target.suffix == ".json":
         document = {
@@ -163,5 +157,5 @@ def write(path: str, results: list[Result], facts: dict, record: dict) -> None:
         }
         target.write_text(json.dumps(document, indent=2, default=str) + "\n")
     else:
-        target.write_text(markdown(results, facts))
+        target.write_text(markdown(results, facts, ratio))
     print(f"Wrote {target}.")

@@ -119,6 +119,7 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
 
     from . import commands, pages, report
     from .measure import Result, find_big_tables, measure
+    from .ratio import PAIRS, measure_ratio
     from .views import create_table
 
     # A runaway statement (a facet count over millions of rows) fails the page as
@@ -189,12 +190,19 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
                 result.note = commands.said(name, arguments)
             results.append(result)
             print(f"  {result.median_ms:8.1f} ms  {result.queries:3d} q  command: {name}")
+    booking = _labelled(chosen, "booking POST")
+    floor = _labelled(chosen, "minimal logged-in insert POST")
+    ratio = None
+    if booking is not None and floor is not None:
+        print(f"\nTiming the booking POST and the floor in turns ({PAIRS} pairs).", flush=True)
+        ratio = measure_ratio(booking, floor, browsers[booking.role])
+        facts["Booking POST against the floor, timed in turns"] = ratio.facts()
     _forget_bookings()
 
     report.print_results(results)
     report.slowest_statements(results)
     print()
-    for line in report.summary(results):
+    for line in report.summary(results, ratio):
         print(line)
     notes = [result for result in results if result.note]
     if notes:
@@ -205,8 +213,12 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
         print(f"\nURL patterns no page measures (add them to bench/scale/pages.py): {missing}")
     print("Left out on purpose: " + "; ".join(f"{name} ({why})" for name, why in skipped.items()))
     for path in options.out:
-        report.write(path, results, facts, record)
+        report.write(path, results, facts, record, ratio)
     return results, facts
+
+
+def _labelled(pages: list, prefix: str):
+    return next((page for page in pages if page.label.startswith(prefix)), None)
 
 
 def _forget_bookings() -> None:
@@ -214,14 +226,9 @@ def _forget_bookings() -> None:
     it was seeded."""
     from django.db import connection
 
-    from appointments.models import Appointment, WaitlistEntry
+    from .ratio import forget_bookings
 
-    booked = Appointment.objects.filter(booking_token__isnull=False)
-    # A booking that settled the persona's wait: the wait is back as it was.
-    WaitlistEntry.objects.filter(appointment__in=booked).update(
-        state=WaitlistEntry.State.OFFERED, appointment=None
-    )
-    booked.delete()
+    forget_bookings()
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE bench_scale_insert")
 

@@ -2,6 +2,8 @@ import datetime
 
 from django import forms
 
+from spa_booking.lookups import Lookup
+
 from .models import Therapist
 
 START_FORMAT = "%Y-%m-%dT%H:%MZ"
@@ -59,14 +61,19 @@ class TherapistChoiceField(forms.ModelChoiceField):
             **kwargs,
         )
 
-    def to_python(self, value):
-        if value in ("any", ""):
+    def to_python(self, value) -> Therapist | None:
+        if value in ("any", "", None):
             return None
-        if isinstance(value, str) and not value.isdigit():
+        therapist = _ACTIVE_THERAPIST.first(int(value)) if str(value).isdigit() else None
+        if therapist is None:
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"
             )
-        return super().to_python(value)
+        return therapist
+
+
+# Every booking's therapist (spa_booking/lookups.py).
+_ACTIVE_THERAPIST = Lookup(lambda pk: Therapist.objects.active().filter(pk=pk), stand_in=-(2**62))
 
 
 class HealthChangedField(forms.ChoiceField):

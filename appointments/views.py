@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from screening.eligibility import (
     back_walking_outlook,
     back_walking_verdict,
 )
+from spa_booking.lookups import Lookup
 
 from . import free_times, services
 from .availability import Slot
@@ -251,11 +252,19 @@ def _alternatives(error: services.BookingError) -> list[dict]:
     ]
 
 
+# Every booking's treatment (spa_booking/lookups.py).
+_ACTIVE_TREATMENT = Lookup(
+    lambda slug: Treatment.objects.active().filter(slug=slug), stand_in="not a slug"
+)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, slug: str) -> HttpResponse:
     """The confirmation step (GET) and the booking itself (POST)."""
-    treatment = get_object_or_404(Treatment.objects.active(), slug=slug)
+    treatment = _ACTIVE_TREATMENT.first(slug)
+    if treatment is None:
+        raise Http404("No such treatment.")
     client = Client.objects.of(request.user)
     if client is None:
         messages.error(

@@ -2,7 +2,7 @@ import datetime
 
 from django import forms
 
-from spa_booking.lookups import Lookup
+from spa_booking.written_once import Lookup
 
 from .models import Therapist
 
@@ -72,7 +72,7 @@ class TherapistChoiceField(forms.ModelChoiceField):
         return therapist
 
 
-# Every booking's therapist (spa_booking/lookups.py).
+# Every booking's therapist (spa_booking/written_once.py).
 _ACTIVE_THERAPIST = Lookup(lambda pk: Therapist.objects.active().filter(pk=pk), stand_in=-(2**62))
 
 

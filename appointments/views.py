@@ -20,7 +20,7 @@ from screening.eligibility import (
     back_walking_outlook,
     back_walking_verdict,
 )
-from spa_booking.lookups import Lookup
+from spa_booking.written_once import Lookup
 
 from . import free_times, services
 from .availability import Slot
@@ -252,7 +252,7 @@ def _alternatives(error: services.BookingError) -> list[dict]:
     ]
 
 
-# Every booking's treatment (spa_booking/lookups.py).
+# Every booking's treatment (spa_booking/written_once.py).
 _ACTIVE_TREATMENT = Lookup(
     lambda slug: Treatment.objects.active().filter(slug=slug), stand_in="not a slug"
 )

@@ -13,7 +13,7 @@ from django.db.models import Prefetch
 
 from clients.age import first_adult_day
 from clients.models import Client
-from spa_booking.lookups import Lookup
+from spa_booking.written_once import Lookup
 
 from . import rules
 from .models import HealthScreening
@@ -75,7 +75,7 @@ def current_screening(client: Client, *, health_data: bool = True) -> HealthScre
     return HealthScreening.objects.filter(client=client).latest_first().first()
 
 
-# The gate's read, on every back-walking booking (spa_booking/lookups.py).
+# The gate's read, on every back-walking booking (spa_booking/written_once.py).
 _CURRENT_WITHOUT_HEALTH_DATA = Lookup(
     lambda client_id: (
         HealthScreening.objects.filter(client_id=client_id).without_health_data().latest_first()

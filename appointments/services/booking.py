@@ -20,6 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from clients.models import Client
+from spa_booking.written_once import Insert
 
 from .. import free_times
 from ..availability import Slot
@@ -319,9 +320,13 @@ def _check_booking(request: SlotRequest) -> SlotRequest:
     return request
 
 
+# Every booking's one INSERT (spa_booking/written_once.py).
+_NEW_APPOINTMENT = Insert(Appointment)
+
+
 def _insert(request: SlotRequest, claimed: Claimed) -> Appointment:
     slot, gate = claimed.slot, claimed.gate
-    appointment = Appointment.objects.create(
+    appointment = Appointment(
         client=request.client,
         therapist_id=slot.therapist_id,
         treatment=request.treatment,
@@ -336,6 +341,7 @@ def _insert(request: SlotRequest, claimed: Claimed) -> Appointment:
         created_at=request.now,
         updated_at=request.now,
     )
+    _NEW_APPOINTMENT.save(appointment)
     owe_notice(appointment, Notice.Kind.CONFIRMATION)
     # Whatever the path (online, front desk, admin), a wait for this treatment on this
     # day ends with the booking, in its transaction.

@@ -47,19 +47,18 @@ class StartField(forms.CharField):
         return value
 
 
-class TherapistChoiceField(forms.ModelChoiceField):
+class TherapistChoiceField(forms.Field):
+    """A therapist picked from a list (a hidden id), or "any" (None): an active therapist."""
+
     default_error_messages = {
         "invalid_choice": "Pick a therapist from the list, or any available therapist.",
     }
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(
-            queryset=Therapist.objects.active(),
-            required=False,
-            empty_label="Any available therapist",
-            widget=forms.HiddenInput,
-            **kwargs,
-        )
+        super().__init__(required=False, widget=forms.HiddenInput, **kwargs)
+
+    def prepare_value(self, value):
+        return value.pk if isinstance(value, Therapist) else value
 
     def to_python(self, value) -> Therapist | None:
         if value in ("any", "", None):

@@ -425,13 +425,11 @@ def _load(whose: _Whose, *, time_off: Window, windows: list[Window]) -> _Loaded:
     demand: dict[frozenset[int], int] = {}
     room_schedules = []
     for r_id, ids in rooms:
-        equipment = frozenset(ids)
-        if equipment not in demand:
-            demand[equipment] = room_demand(equipment, needed_by, whose.treatment_id)
+        has = frozenset(ids)
+        if has not in demand:
+            demand[has] = room_demand(has, needed_by, whose.treatment_id)
         room_schedules.append(
-            RoomSchedule(
-                room_id=r_id, equipment=equipment, busy=room_busy[r_id], demand=demand[equipment]
-            )
+            RoomSchedule(room_id=r_id, equipment=has, busy=room_busy[r_id], demand=demand[has])
         )
     return _Loaded(
         therapists=[

@@ -155,6 +155,24 @@ def test_never_uses_a_room_without_the_equipment(ana):
     assert not Appointment.objects.filter(room=plain).exists()
 
 
+def test_a_treatment_needs_its_own_equipment_whatever_the_rooms_have(ana):
+    """Rooms with more than the treatment needs still suit it, in whatever order they come:
+    two plain massages at once take the plain room and the one with bars too."""
+    spa = open_spa(name="Swedish massage", therapists=2, rooms=0)
+    table = Equipment.objects.create(name="Massage table")
+    bars = Equipment.objects.create(name="Bars")
+    spa.treatment.equipment.set([table])
+    plain = Room.objects.create(name="Plain room")
+    plain.equipment.set([table])
+    with_bars = Room.objects.create(name="Bars room")  # the last room read
+    with_bars.equipment.set([bars, table])
+
+    first = book(spa, ana, at(TOMORROW, 10), therapist=spa.therapists[0])
+    second = book(spa, ClientFactory(), at(TOMORROW, 10), therapist=spa.therapists[1])
+
+    assert {first.room, second.room} == {plain, with_bars}
+
+
 def test_refuses_when_the_client_is_already_booked_then(spa, ana):
     other = open_spa(name="Other treatment", rooms=1)
     book_appointment(

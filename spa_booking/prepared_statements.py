@@ -13,12 +13,13 @@ not undone by a rollback, so it is remembered as soon as it succeeds. It is part
 connection's setup, like the time zone Django sets when it connects, so it goes straight
 to the driver and is not one of the request's queries. This needs a session of our own: a
 pooler that hands each transaction a different session (PgBouncer in transaction mode)
-would lose them; the app connects to PostgreSQL directly.
+would lose them, so behind one DJANGO_DB_PREPARED_STATEMENTS=off runs the plain SQL.
 """
 
 import re
 import weakref
 
+from django.conf import settings
 from django.db.backends.utils import CursorWrapper
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -33,6 +34,7 @@ class PreparedStatement:
 
     def __init__(self, name: str, sql: str) -> None:
         self.name = name
+        self.sql = sql
         self.parameters: list[str] = []
 
         def number(match: re.Match) -> str:
@@ -47,6 +49,9 @@ class PreparedStatement:
 
     def execute(self, cursor: CursorWrapper, parameters: dict) -> None:
         """Run it on `cursor` (a Django cursor) with these named parameters."""
+        if not settings.SPA_PREPARED_STATEMENTS:
+            cursor.execute(self.sql, parameters)
+            return
         driver = cursor.db.connection
         prepared = _prepared.setdefault(driver, set())
         if self.name not in prepared:

@@ -141,6 +141,10 @@ _OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})
 _OPTIONS["options"] = " ".join(
     filter(None, [f"-c random_page_cost={_RANDOM_PAGE_COST}", _OPTIONS.get("options")])
 )
+# The free times' big query is PREPAREd once per connection (spa_booking/prepared_statements.py).
+# A pooler that hands each transaction a different session (PgBouncer in transaction mode)
+# loses prepared statements: turn this off behind one.
+SPA_PREPARED_STATEMENTS = env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Accounts and authentication

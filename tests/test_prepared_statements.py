@@ -80,3 +80,15 @@ def test_every_search_of_free_times_runs_the_connections_prepared_statement():
         search()
 
     assert runs() == before + 3
+
+
+def test_behind_a_transaction_pooler_the_plain_sql_runs(settings):
+    """DJANGO_DB_PREPARED_STATEMENTS=off: nothing is prepared, the same answer comes back."""
+    settings.SPA_PREPARED_STATEMENTS = False
+    plain = PreparedStatement("test_prepared_never", "SELECT %(a)s::int * 2")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert run(plain, a=21) == (42,)
+
+    assert [query["sql"] for query in queries] == ["SELECT 21::int * 2"]
+    assert "test_prepared_never" not in prepared_here()

@@ -180,3 +180,16 @@ def test_random_page_cost_can_be_set_and_keeps_other_connection_options():
     )
 
     assert result.stdout.strip() == "-c random_page_cost=2.0 -c work_mem=8MB", result.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "True"), ("off", "False")])
+def test_prepared_statements_are_on_unless_turned_off_for_a_transaction_pooler(value, expected):
+    environment = {"DJANGO_DB_PREPARED_STATEMENTS": value} if value else {}
+    result = run_django(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SPA_PREPARED_STATEMENTS)",
+        DJANGO_DEBUG="on",
+        **environment,
+    )
+
+    assert result.stdout.strip() == expected, result.stderr

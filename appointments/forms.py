@@ -63,7 +63,7 @@ class TherapistChoiceField(forms.Field):
     def to_python(self, value) -> Therapist | None:
         if value in ("any", "", None):
             return None
-        therapist = _ACTIVE_THERAPIST.first(int(value)) if str(value).isdigit() else None
+        therapist = _ACTIVE_THERAPIST.first(int(value)) if str(value).isdecimal() else None
         if therapist is None:
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"

@@ -44,7 +44,9 @@ def test_a_stand_in_the_queryset_uses_elsewhere_is_refused():
         both.first(1)
 
 
-@pytest.mark.parametrize("therapist", ["0", "99999999999999999999999999", "-1", "1.5", "x"])
+@pytest.mark.parametrize(
+    "therapist", ["0", "99999999999999999999999999", "-1", "1.5", "x", "²", "٣"]
+)
 def test_a_therapist_who_is_not_there_is_a_clear_form_error(therapist):
     form = BookingForm({"start": "2026-12-02T10:00Z", "therapist": therapist})
 

@@ -1,18 +1,11 @@
 """The emails a change owes the client, written in the change's own transaction."""
 
-from django.db import connection
-from django.utils import timezone
+from spa_booking.written_once import Insert
 
 from ..models import Appointment, Notice
 
-# Notice(appointment=..., kind=..., revision=...).save(), in SQL: every booking, move and
-# cancellation writes one, and Django took longer to build the INSERT than PostgreSQL to
-# run it. The columns without a database default get the model's defaults (tested).
-_OWE_SQL = """
-INSERT INTO appointments_notice
-    (appointment_id, kind, revision, created_at, next_attempt_at, attempts, last_error)
-VALUES (%(appointment)s, %(kind)s, %(revision)s, %(now)s, %(now)s, 0, '')
-"""
+# Every booking, move and cancellation owes one (spa_booking/written_once.py).
+_NEW_NOTICE = Insert(Notice)
 
 
 def owe_notice(appointment: Appointment, kind: str) -> None:
@@ -27,13 +20,4 @@ def owe_notice(appointment: Appointment, kind: str) -> None:
     """
     if appointment.status == Appointment.Status.PENDING_REVIEW:
         kind = Notice.Kind.HELD
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _OWE_SQL,
-            {
-                "appointment": appointment.pk,
-                "kind": kind,
-                "revision": appointment.revision,
-                "now": timezone.now(),
-            },
-        )
+    _NEW_NOTICE.save(Notice(appointment=appointment, kind=kind, revision=appointment.revision))

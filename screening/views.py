@@ -1,7 +1,10 @@
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -91,6 +94,16 @@ def my_screening(request: HttpRequest) -> HttpResponse:
     )
 
 
+@functools.cache
+def blank_questions() -> str:
+    """The questionnaire's fields as a new, unbound form renders them. They are the same
+    for every client (no answers, no errors, no initial value that depends on who or
+    when), and rendering them is most of the page: some forty fields through crispy's
+    templates, about 35 ms on a slow machine. So each process renders them once; a deploy
+    starts new processes. A form sent back with errors is rendered afresh."""
+    return render_to_string("screening/_questions.html", {"form": ScreeningForm()})
+
+
 @never_cache
 @sensitive_post_parameters()
 @login_required
@@ -124,5 +137,10 @@ def new_screening(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "screening/new_screening.html",
-        {"form": form, "next": _safe_next(request), "client": client},
+        {
+            "form": form,
+            "blank_questions": None if form.is_bound else blank_questions(),
+            "next": _safe_next(request),
+            "client": client,
+        },
     )

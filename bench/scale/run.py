@@ -90,6 +90,11 @@ def _options() -> argparse.ArgumentParser:
     parser.add_argument("--only", help="measure only pages whose role or label contains this")
     parser.add_argument("--seed-only", action="store_true", help="seed, measure nothing")
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --only: profile the chosen pages (cProfile) instead of timing them",
+    )
+    parser.add_argument(
         "--out", action="append", default=[], help="also write the tables (.md or .json)"
     )
     return parser
@@ -165,6 +170,9 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
         for page in every
         if not options.only or options.only in page.role or options.only in page.label
     ]
+    if options.profile:
+        profile_pages(chosen, browsers, runs=options.runs)
+        return [], facts
     print(f"\nMeasuring {len(chosen)} pages ({options.runs} runs each, fewer for slow pages).")
     results = []
     for page in chosen:
@@ -215,6 +223,30 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
     for path in options.out:
         report.write(path, results, facts, record, ratio)
     return results, facts
+
+
+def profile_pages(chosen: list, browsers: dict, *, runs: int, top: int = 25) -> None:
+    """Where each chosen page's time goes: cProfile over `runs` requests after one
+    warm-up, the functions with the most time of their own, then the most in all."""
+    import cProfile
+    import pstats
+
+    for page in chosen:
+        browser = browsers[page.role]
+
+        def request(number: int, page=page, browser=browser):
+            action = page.prepare(browser, number) if page.prepare else None
+            return action() if action else browser.get(page.path)
+
+        request(0)
+        profiler = cProfile.Profile()
+        for number in range(1, runs + 1):
+            profiler.runcall(request, number)
+        print(f"\n== {page.role}: {page.label} ({runs} requests)")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(top)
+        # The project's own functions (not the venv's): which of its steps the time is in.
+        stats.sort_stats("cumulative").print_stats(rf"^{ROOT}/(?!\.venv/)", top)
 
 
 def _labelled(pages: list, prefix: str):

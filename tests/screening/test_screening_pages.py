@@ -2,8 +2,10 @@ import datetime
 
 import pytest
 import time_machine
+from django.template.loader import render_to_string
 from django.urls import reverse
 
+from screening import views
 from screening.forms import ScreeningForm
 from screening.models import HealthScreening
 from tests.screenings import form_data, screen
@@ -66,6 +68,25 @@ def test_questionnaire_shows_every_question_of_the_form_in_a_fieldset(logged_in)
         assert f'name="{name}' in html, name  # date boxes are name_0, name_1, name_2
     assert html.count("<fieldset") >= 8
     assert "<script" not in html[html.index("<form") : html.index("</form>")]
+
+
+def test_the_blank_questionnaire_rendered_once_is_the_form_as_rendered_now(logged_in):
+    views.blank_questions.cache_clear()
+    first = logged_in.get(NEW).content.decode()
+    again = logged_in.get(NEW).content.decode()
+    fresh = render_to_string("screening/_questions.html", {"form": ScreeningForm()})
+
+    assert views.blank_questions.cache_info().hits == 1  # rendered once, reused after
+    assert fresh.strip() and fresh in first and fresh in again
+
+
+def test_answers_sent_back_with_errors_are_not_the_blank_questionnaire(logged_in, client_account):
+    data = {**form_data(client_account), "pregnant": "", "areas_to_avoid": "Left knee"}
+
+    html = logged_in.post(NEW, data).content.decode()
+
+    assert views.blank_questions() not in html
+    assert 'value="Left knee"' in html and "is-invalid" in html
 
 
 def test_healthy_answers_are_cleared(logged_in, client_account):

@@ -178,7 +178,7 @@ def treatment_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "appointments/treatment_detail.html",
         {
             "treatment": treatment,
-            "therapists": treatment.therapists.active(),
+            "therapists": treatment.therapists.listed(),
             "therapist": therapist,
             "weeks": _calendar(
                 free_days,
@@ -227,7 +227,7 @@ def day_times(request: HttpRequest, slug: str, day: datetime.date) -> HttpRespon
             "treatment": treatment,
             "date": date,
             "therapist": therapist,
-            "therapists": treatment.therapists.active(),
+            "therapists": treatment.therapists.listed(),
             "times": _times(slots),
             "outlook": outlook,
             "can_wait": _may_wait(request) and bool(open_days) and earliest <= date <= bookable[1],
@@ -508,7 +508,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             "date": picked,
             "first": first,
             "therapist": therapist,
-            "therapists": treatment.therapists.active(),
+            "therapists": treatment.therapists.listed(),
             "weeks": _calendar(free_days, first, open_days, day_url, selected=picked, marked=now_on)
             if open_days
             else [],

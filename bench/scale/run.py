@@ -225,7 +225,7 @@ def benchmark(record: dict, options) -> tuple[list, dict]:
     return results, facts
 
 
-def profile_pages(chosen: list, browsers: dict, *, runs: int, top: int = 25) -> None:
+def profile_pages(chosen: list, browsers: dict, *, runs: int, top: int = 40) -> None:
     """Where each chosen page's time goes: cProfile over `runs` requests after one
     warm-up, the functions with the most time of their own, then the most in all."""
     import cProfile

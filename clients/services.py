@@ -18,6 +18,7 @@ from appointments.models import ACCOUNT_KINDS, Appointment, Notice, PreSessionCh
 from appointments.services import cancel_appointment
 from appointments.services.holds import Cause, lock_client, rejudge_back_walking
 from screening.models import HealthScreening
+from spa_booking.written_once import Insert
 
 from .models import (
     EARLIEST_DATE_OF_BIRTH,
@@ -27,6 +28,8 @@ from .models import (
     ErasureRequest,
     User,
 )
+
+_ACCESS_RECORDS = Insert(AccessRecord)
 
 # The window the rate limits of account emails count in (SPA_ACCOUNT_EMAILS_PER_HOUR...).
 ACCOUNT_EMAIL_WINDOW = datetime.timedelta(hours=1)
@@ -219,14 +222,11 @@ def record_access(
     """Record that `by` saw the health data of these clients: one row per client, all
     in one INSERT, however many appointments or screenings of theirs the page showed.
 
-    One statement, so atomic by itself: no savepoint on every page view."""
-    viewed_at = now or timezone.now()
-    AccessRecord.objects.bulk_create(
-        AccessRecord(
-            client_id=client_id, viewed_by=by, viewed_at=viewed_at, kind=kind, address=address
-        )
-        for client_id in sorted(set(client_ids))
-    )
+    One statement, so atomic by itself: no savepoint on every page view. A list of 100
+    screenings writes 100 rows on each view: bulk_create's model instances cost that page
+    about 7 ms on a slow machine, the statement itself 3."""
+    record = AccessRecord(viewed_by=by, viewed_at=now or timezone.now(), kind=kind, address=address)
+    _ACCESS_RECORDS.save_each(record, "client", sorted(set(client_ids)))
 
 
 @transaction.atomic

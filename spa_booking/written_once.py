@@ -9,10 +9,12 @@ booking POST), and a booking is a dozen statements:
   SQL with the real value through Manager.raw: the same statement, the same columns, the
   same model instances (deferred fields included);
 - an Insert writes a model's INSERT of all its columns once, and saves a new instance with
-  the values its fields prepare for the database, as Model.save() does.
+  the values its fields prepare for the database, as Model.save() does; or many rows that
+  differ in one column (the access audit's row for each client a page showed) in one
+  statement, where bulk_create would build and prepare a model instance for each.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -73,15 +75,40 @@ class Insert(Generic[M]):
 
     def save(self, instance: M) -> M:
         fields, sql = self._written
+        with connection.cursor() as cursor:
+            cursor.execute(sql, self._values(instance, fields))
+            instance.pk = cursor.fetchone()[0]
+        instance._state.adding = False
+        instance._state.db = connection.alias
+        return instance
+
+    def save_each(self, instance: M, field_name: str, values: Iterable[Any]) -> None:
+        """New rows, one for each of `values` in order: `instance`'s row with the field
+        `field_name` set to the value. One INSERT ... SELECT over unnest(), however many
+        rows; `instance` itself is not saved, and no ids come back."""
+        fields = [field for field in self.model._meta.concrete_fields if not field.primary_key]
+        varying = self.model._meta.get_field(field_name)
+        prepared = [varying.get_db_prep_save(value, connection) for value in values]
+        if not prepared:
+            return
+        quote = connection.ops.quote_name
+        sql = (
+            f"INSERT INTO {quote(self.model._meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"SELECT {', '.join('given.value' if field is varying else '%s' for field in fields)} "
+            f"FROM unnest(%s::{varying.db_type(connection)}[]) AS given(value)"
+        )
+        others = [field for field in fields if field is not varying]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*self._values(instance, others), prepared])
+
+    @staticmethod
+    def _values(instance: M, fields: list[models.Field]) -> list[Any]:
+        """What each field prepares for the database from a new instance (Model.save's)."""
         values = []
         for field in fields:
             value = field.pre_save(instance, add=True)
             if isinstance(value, DatabaseDefault):  # a db_default the instance left unset
                 raise ValueError(f"Set {field.name} on the instance; Insert writes every column.")
             values.append(field.get_db_prep_save(value, connection))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            instance.pk = cursor.fetchone()[0]
-        instance._state.adding = False
-        instance._state.db = connection.alias
-        return instance
+        return values

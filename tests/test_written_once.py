@@ -7,11 +7,13 @@ import pytest
 from django.db import connection
 from django.db.models.expressions import DatabaseDefault
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from appointments.forms import BookingForm
 from appointments.models import Appointment, Therapist, Treatment
+from clients.models import AccessRecord
 from spa_booking.written_once import Insert, Lookup
-from tests.factories import ClientFactory, TherapistFactory, TreatmentFactory
+from tests.factories import ClientFactory, TherapistFactory, TreatmentFactory, UserFactory
 from tests.scheduling import TOMORROW, at, open_spa
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +107,32 @@ def test_an_insert_asks_for_a_value_where_the_model_leaves_it_to_the_database():
 
     with pytest.raises(ValueError, match="Set needs_follow_up on the instance"):
         Insert(Appointment).save(appointment)
+
+
+def test_save_each_writes_the_rows_bulk_create_would_write():
+    """One row per value, in order, each as AccessRecord(...).save() would write it."""
+    staff = UserFactory(is_staff=True)
+    clients = [ClientFactory() for _ in range(3)]
+    ids = [client.pk for client in reversed(clients)]
+    at = timezone.now()
+    given = {"viewed_by": staff, "viewed_at": at, "kind": AccessRecord.Kind.EXPORT}
+
+    Insert(AccessRecord).save_each(AccessRecord(**given, address="192.0.2.1"), "client", ids)
+    for client_id in ids:
+        AccessRecord(**given, client_id=client_id, address="192.0.2.1").save()
+
+    columns = ["client_id", "viewed_by_id", "viewed_at", "kind", "address"]
+    rows = list(AccessRecord.objects.order_by("pk").values_list(*columns))
+    assert rows[:3] == rows[3:]
+    assert [row[0] for row in rows[:3]] == ids
+    assert rows[0][1:] == (staff.pk, at, "export", "192.0.2.1")
+
+
+def test_save_each_of_nothing_writes_nothing():
+    staff = UserFactory(is_staff=True)
+    record = AccessRecord(viewed_by=staff, kind=AccessRecord.Kind.EXPORT)
+
+    with CaptureQueriesContext(connection) as queries:
+        Insert(AccessRecord).save_each(record, "client", [])
+
+    assert len(queries) == 0 and not AccessRecord.objects.exists()

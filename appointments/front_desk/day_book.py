@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from spa_booking.join_order import in_written_order
+
 from .. import free_times
 from ..availability import Slot
 from ..forms import format_start
@@ -233,13 +235,14 @@ def load_day_book(
     this_page = pages[min(max(page, 1), len(pages)) - 1]
     therapists = everyone[this_page.offset : this_page.offset + settings.SPA_DAY_BOOK_THERAPISTS]
     ids = [therapist.pk for therapist in therapists]
-    appointments = list(
-        with_front_desk_details(
-            Appointment.objects.filter(
-                starts_at__gte=day_start, starts_at__lt=day_end, therapist__in=ids
-            )
-        ).order_by("starts_at", "pk")
-    )
+    with in_written_order():  # seven tables joined: see spa_booking.join_order
+        appointments = list(
+            with_front_desk_details(
+                Appointment.objects.filter(
+                    starts_at__gte=day_start, starts_at__lt=day_end, therapist__in=ids
+                )
+            ).order_by("starts_at", "pk")
+        )
     active = [a for a in appointments if a.status != Appointment.Status.CANCELLED]
     weekday = date.weekday()
     hours: dict[int, list[WorkingHours]] = defaultdict(list)

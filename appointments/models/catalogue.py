@@ -54,10 +54,10 @@ class TreatmentQuerySet(models.QuerySet["Treatment"]):
         suitable_room = Room.objects.in_service().exclude(Exists(missing))
         return self.annotate(has_therapist=Exists(qualified), has_room=Exists(suitable_room))
 
-    def offered_online(self) -> "TreatmentQuerySet":
+    def offered_online(self, today: datetime.date | None = None) -> "TreatmentQuerySet":
         """Bookable, with a qualified therapist and a suitable room: the treatments the site
         offers. One without either would show an empty calendar."""
-        return self.active().with_offer_gaps().filter(has_therapist=True, has_room=True)
+        return self.active().with_offer_gaps(today).filter(has_therapist=True, has_room=True)
 
 
 class Treatment(models.Model):

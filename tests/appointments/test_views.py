@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.forms import format_start
-from appointments.models import Appointment
+from appointments.models import Appointment, Qualification
 from appointments.services import book_appointment
 from tests.factories import ClientFactory, UserFactory
 from tests.scheduling import TOMORROW, at, open_spa
@@ -107,6 +107,21 @@ def test_impossible_day_is_a_404(client, spa, day):
 
 def test_unknown_treatment_is_a_404(client):
     assert client.get("/treatments/no-such-thing/").status_code == 404
+
+
+def test_a_treatment_page_goes_the_day_its_last_qualification_has_expired(client, spa):
+    """Its lookup is written once a day (appointments.views._offered_on): each day's
+    date is its own."""
+    Qualification.objects.update(expires_on=TOMORROW)
+    page = reverse("appointments:treatment", args=[spa.treatment.slug])
+    times = reverse("appointments:day", args=[spa.treatment.slug, TOMORROW])
+
+    assert client.get(page).status_code == 200
+    with time_machine.travel(at(TOMORROW, 8), tick=False):
+        assert (client.get(page).status_code, client.get(times).status_code) == (200, 200)
+    with time_machine.travel(at(TOMORROW + datetime.timedelta(days=1), 8), tick=False):
+        assert (client.get(page).status_code, client.get(times).status_code) == (404, 404)
+    assert client.get(page).status_code == 200
 
 
 def test_confirmation_step_needs_login(client, spa):

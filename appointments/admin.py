@@ -170,9 +170,21 @@ class WorkingHoursInline(admin.TabularInline):
     extra = 0
 
 
+# How long past time off still shows on the therapist's page (to correct a recent entry).
+RECENT_TIME_OFF = datetime.timedelta(days=30)
+
+
 class TimeOffInline(admin.TabularInline):
+    """The therapist's time off that is coming, going on, or ended in the last 30 days.
+    Years of holidays would make the page longer every year (each row a form), and time
+    off long over no longer bears on any booking; it stays in the database."""
+
     model = TimeOff
     extra = 0
+    verbose_name_plural = "time off (coming, and the last 30 days)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(ends_at__gte=timezone.now() - RECENT_TIME_OFF)
 
 
 class OverlappingHours(Exception):

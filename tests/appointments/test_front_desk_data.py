@@ -7,9 +7,17 @@ import importlib
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.admin import WorkingHoursFormSet
-from appointments.models import Qualification, Room, Therapist, Treatment, WorkingHours
+from appointments.models import (
+    Qualification,
+    Room,
+    Therapist,
+    TimeOff,
+    Treatment,
+    WorkingHours,
+)
 from tests.factories import EquipmentFactory, TherapistFactory, TreatmentFactory
 from tests.scheduling import open_spa
 
@@ -227,3 +235,28 @@ def test_the_admin_says_why_a_treatment_is_not_offered_online(staff_http):
     assert "No: No active therapist is qualified for it" in listing
     assert "Yes" in listing
     assert "This treatment is not offered online. No active therapist is qualified" in page
+
+
+def test_the_therapists_page_shows_time_off_coming_and_recent_and_saving_keeps_the_rest(
+    staff_http,
+):
+    """Years of holidays do not make the therapist's page longer every year."""
+    therapist = TherapistFactory()
+    now = timezone.now()
+    days = datetime.timedelta(days=1)
+    old, recent, coming = (
+        TimeOff.objects.create(
+            therapist=therapist, starts_at=now + start * days, ends_at=now + end * days
+        )
+        for start, end in [(-400, -390), (-20, -10), (10, 12)]
+    )
+    page = reverse("admin:appointments_therapist_change", args=[therapist.pk])
+
+    html = staff_http.get(page).content.decode()
+
+    assert f'name="time_off-0-id" value="{recent.pk}"' in html
+    assert f'name="time_off-1-id" value="{coming.pk}"' in html
+    assert 'name="time_off-2-id"' not in html
+    assert 'name="time_off-INITIAL_FORMS" value="2"' in html
+    assert staff_http.post(page, therapist_form(therapist, [])).status_code == 302
+    assert set(TimeOff.objects.all()) == {old, recent, coming}

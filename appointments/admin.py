@@ -318,8 +318,8 @@ class AppointmentAdmin(LongListMixin, ServiceErrorInFormMixin, admin.ModelAdmin)
         DayFilter,
         "status",
         "needs_follow_up",
-        ("therapist", DropdownFilter),
-        ("room", DropdownFilter),
+        ("therapist", DropdownFilter.named_by("display_name")),
+        ("room", DropdownFilter.named_by("name")),
         "treatment",
     ]
     list_select_related = ["treatment", "client", "therapist", "room"]

@@ -72,6 +72,24 @@ class DropdownFilter(admin.RelatedFieldListFilter):
     query string worked out again: a few hundred of them on every page of the list."""
 
     template = "admin/dropdown_filter.html"
+    # The field a related row is named by (its str()): the choices then come as (id, name)
+    # from those two columns. Whole model instances, as Django reads them, cost 7.2 ms
+    # against 1.3 for a chain's 430 therapists on a slow machine. None: Django's way.
+    label_field: str | None = None
+
+    @classmethod
+    def named_by(cls, label_field: str) -> type["DropdownFilter"]:
+        """This filter, for a related model whose rows are named by `label_field`."""
+        return type(f"{cls.__name__}By_{label_field}", (cls,), {"label_field": label_field})
+
+    def field_choices(self, field, request, model_admin):
+        if self.label_field is None:
+            return super().field_choices(field, request, model_admin)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        rows = field.related_model._default_manager.complex_filter(field.get_limit_choices_to())
+        if ordering:
+            rows = rows.order_by(*ordering)
+        return list(rows.values_list("pk", self.label_field))
 
     def choices(self, changelist):
         # The list's other parameters ride along in the form, as hidden fields.

@@ -3,12 +3,15 @@ drop-down filter's options as format_html_join wrote them, each row's action che
 format_html wrote it, for values that need escaping and values already safe."""
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from appointments.models import Appointment
 from spa_booking.admin_lists import ActionCheckboxMixin, DropdownFilter, escaped
+from tests.factories import RoomFactory, TherapistFactory
 
 AWKWARD = ["Ana", "O'Neil & Sons", '<script>alert("x")</script>', "Zoë", mark_safe("<b>safe</b>")]
 
@@ -66,3 +69,21 @@ def test_the_action_checkbox_is_djangos_markup(text):
         shown.pk,
         format_html(_("Select this object for an action - {}"), str(shown)),
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field_name, label_field", [("therapist", "display_name"), ("room", "name")]
+)
+def test_a_named_dropdowns_choices_are_djangos(field_name, label_field, rf):
+    for name in ["Zoë", "ann", "Ann", "O'Neil & Sons"]:
+        TherapistFactory(display_name=name)
+        RoomFactory(name=name)
+    field = Appointment._meta.get_field(field_name)
+    spec = DropdownFilter.named_by(label_field).__new__(DropdownFilter.named_by(label_field))
+    model_admin = admin.site._registry[Appointment]
+
+    ours = spec.field_choices(field, rf.get("/"), model_admin)
+
+    assert ours == field.get_choices(include_blank=False, ordering=())
+    assert all(isinstance(label, str) for _, label in ours)

@@ -86,7 +86,7 @@ class Insert(Generic[M]):
         """New rows, one for each of `values` in order: `instance`'s row with the field
         `field_name` set to the value. One INSERT ... SELECT over unnest(), however many
         rows; `instance` itself is not saved, and no ids come back."""
-        fields = [field for field in self.model._meta.concrete_fields if not field.primary_key]
+        fields, _ = self._written
         varying = self.model._meta.get_field(field_name)
         prepared = [varying.get_db_prep_save(value, connection) for value in values]
         if not prepared:

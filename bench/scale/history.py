@@ -30,7 +30,6 @@ REMINDER_LEAD = datetime.timedelta(hours=24)
 REMINDERS_BACK = datetime.timedelta(days=3)
 REMINDED_AHEAD = datetime.timedelta(hours=22)
 BOOKED_AHEAD = datetime.timedelta(days=45)
-CHECKED_BACK = datetime.timedelta(days=30)  # pre-session checks kept for recent sessions
 # Notices of the last minutes are still owed in part: send_notices' pass has some work.
 UNSENT_WINDOW = datetime.timedelta(hours=2)
 UNSENT_SHARE = 0.3
@@ -316,7 +315,6 @@ class _Calendar:
             for _ in range(160)
         ]
         self.reminded = (now - REMINDERS_BACK, now + REMINDED_AHEAD)
-        self.checked_from = now - CHECKED_BACK
         self.hold_until = now + datetime.timedelta(days=14)
         self.unclosed_from = now - datetime.timedelta(days=2)
         self.follow_up_from = now - datetime.timedelta(days=7)
@@ -421,7 +419,9 @@ class _Calendar:
         )
         if reminded is not None:
             self.outbox.add(kind="reminder", created=reminded, appointment=self.last_id)
-        if treatment.is_back_walking and status == "completed" and start >= self.checked_from:
+        # Every completed back-walking visit had its check (marking it done needs one), and
+        # the spa keeps them: the table grows with the history as the appointments do.
+        if treatment.is_back_walking and status == "completed":
             self.last_check += 1
             self.checks.add(
                 f"{self.last_check}\t{self.last_id}\tdone\t\t{pair.plan.user_id}\t"

@@ -30,6 +30,7 @@ def table_sizes() -> list[tuple[str, str]]:
         "appointments_appointment",
         "appointments_notice",
         "screening_healthscreening",
+        "appointments_presessioncheck",
         "clients_client",
         "clients_user",
         "clients_accessrecord",

@@ -476,6 +476,14 @@ def admin_pages(people: Cast, browser: Browser, *, filter_values: int) -> list[P
         for which, obj in objects:
             label = f"admin: {model._meta.verbose_name}{which}, change page"
             pages.append(Page("staff", label, reverse(f"admin:{name}_change", args=[obj.pk])))
+            # Its history: the admin's log of changes to it, among every record's.
+            pages.append(
+                Page(
+                    "staff",
+                    f"admin: {model._meta.verbose_name}{which}, history",
+                    reverse(f"admin:{name}_history", args=[obj.pk]),
+                )
+            )
             # The model admin's own pages about one record (a client's data export...).
             for extra in _own_admin_urls(model_admin, name):
                 label = f"admin: {model._meta.verbose_name}{which}, {extra.replace('_', ' ')}"

@@ -289,9 +289,15 @@ def groups_and_devices(staff: Staff, therapist_users: list[int]) -> None:
 
 
 def therapists(
-    *, rng: random.Random, therapist_users: list[int], cat: Catalogue, today: datetime.date
+    *,
+    rng: random.Random,
+    therapist_users: list[int],
+    cat: Catalogue,
+    today: datetime.date,
+    first_day: datetime.date,
 ) -> list[TherapistPlan]:
-    """Therapists with their qualifications, weekly hours (five days, one shift) and time off."""
+    """Therapists with their qualifications, weekly hours (five days, one shift) and time
+    off: the years' holidays and sick days behind them, and some holidays booked ahead."""
     counts = _shares(
         {profile: share for profile, (_, _, share) in PROFILES.items()}, len(therapist_users)
     )
@@ -331,23 +337,37 @@ def therapists(
             )
     WorkingHours.objects.bulk_create(hours)
     Qualification.objects.bulk_create(qualifications)
-    # One in twenty takes a week off in the coming weeks (booked holidays).
     tz = _zone()
     time_off = []
-    for plan in plans:
-        if rng.random() < 0.05:
-            first = today + datetime.timedelta(days=rng.randint(7, 45))
-            plan.days_off = {first + datetime.timedelta(days=n) for n in range(7)}
-            time_off.append(
-                TimeOff(
-                    therapist_id=plan.therapist_id,
-                    starts_at=datetime.datetime.combine(first, datetime.time.min, tzinfo=tz),
-                    ends_at=datetime.datetime.combine(
-                        first + datetime.timedelta(days=7), datetime.time.min, tzinfo=tz
-                    ),
-                    reason="Holiday",
-                )
+
+    def away(plan: TherapistPlan, first: datetime.date, days: int, reason: str) -> None:
+        dates = {first + datetime.timedelta(days=n) for n in range(days)}
+        if dates & plan.days_off:
+            return  # already away then
+        plan.days_off |= dates  # the history books nobody with them on those days
+        time_off.append(
+            TimeOff(
+                therapist_id=plan.therapist_id,
+                starts_at=datetime.datetime.combine(first, datetime.time.min, tzinfo=tz),
+                ends_at=datetime.datetime.combine(
+                    first + datetime.timedelta(days=days), datetime.time.min, tzinfo=tz
+                ),
+                reason=reason,
             )
+        )
+
+    # The years behind: two weeks' holiday and four sick days a year each (the table grows
+    # with the history, as the appointments do).
+    past_days = (today - first_day).days - 7
+    years = max(1, round(past_days / 365))
+    for plan in plans:
+        for days, reason, times in ((7, "Holiday", 2 * years), (1, "Ill", 4 * years)):
+            for _ in range(times):
+                first = first_day + datetime.timedelta(days=rng.randrange(past_days))
+                away(plan, first, days, reason)
+        # One in twenty takes a week off in the coming weeks (booked holidays).
+        if rng.random() < 0.05:
+            away(plan, today + datetime.timedelta(days=rng.randint(7, 45)), 7, "Holiday")
     TimeOff.objects.bulk_create(time_off)
     return plans
 

@@ -41,6 +41,7 @@ BIG_TABLES = [
     "axes_accessattempt",
     "axes_accessattemptexpiration",
     "axes_accesslog",
+    "django_admin_log",
 ]
 # Their identity sequences continue after the ids the seed chose.
 WITH_CHOSEN_IDS = [
@@ -63,6 +64,7 @@ class Size:
     login_attempts: int
     login_logs: int
     waitlist: int
+    admin_log: int
 
     @classmethod
     def chain(cls, scale: float = 1.0) -> "Size":
@@ -81,6 +83,7 @@ class Size:
             login_attempts=count(5_000, 5),
             login_logs=count(300_000, 30),
             waitlist=count(3_000, 10),
+            admin_log=count(200_000, 20),
         )
 
 
@@ -122,7 +125,9 @@ def seed(*, scale: float = 1.0, rng_seed: int = 2026, report: Callable[[str, flo
     )
     with transaction.atomic():
         people.groups_and_devices(staff, therapist_users)
-        plans = people.therapists(rng=rng, therapist_users=therapist_users, cat=cat, today=today)
+        plans = people.therapists(
+            rng=rng, therapist_users=therapist_users, cat=cat, today=today, first_day=first_day
+        )
     mark = step(f"{len(plans)} therapists: hours, qualifications, time off, second factors", mark)
     screenings = people.screenings(
         rng=rng,
@@ -190,9 +195,22 @@ def seed(*, scale: float = 1.0, rng_seed: int = 2026, report: Callable[[str, flo
         therapist_users=therapist_users,
         staff=staff,
     )
+    traces.admin_log(
+        rng=rng,
+        count=size.admin_log,
+        now=now,
+        staff=staff,
+        last_ids={
+            "appointment": made.active + made.cancelled,
+            "client": size.clients,
+            "healthscreening": max(max(ids) for ids in screenings.ids.values() if ids),
+            "therapist": max(plan.therapist_id for plan in plans),
+        },
+        persona_client=PERSONA["client"],
+    )
     with transaction.atomic():
         traces.privacy_requests(rng=rng, staff=staff, clients=size.clients, now=now)
-    mark = step("sessions, login records, access records, privacy requests", mark)
+    mark = step("sessions, login records, access records, admin history, privacy requests", mark)
     restore(deferred, report=report)
     for table in WITH_CHOSEN_IDS:
         reset_sequence(table)

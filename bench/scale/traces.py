@@ -1,7 +1,9 @@
 """What years of use leave behind besides appointments: sessions, login records, the health
-data access audit, the waitlist, account emails, and a few privacy requests."""
+data access audit, the waitlist, account emails, the admin's history, and a few privacy
+requests."""
 
 import datetime
+import json
 import random
 import secrets
 
@@ -190,6 +192,85 @@ def other_notices(
         created = now - datetime.timedelta(seconds=rng.randint(60, span))
         user = first_client_user + rng.randrange(clients)
         outbox.add(kind=kind, created=created, user=user)
+
+
+# What staff change in the admin, by whom (bench.scale.people.Staff) and with what message.
+_ADMIN_CHANGES = {
+    "appointment": ("desk", ["Status"], ["Therapist"], ["Starts at", "Ends at"], ["Room"]),
+    "client": ("desk", ["Phone"], ["Full name"], ["Marketing emails"]),
+    "healthscreening": ("reviewers", ["Review state"], ["Reviewer notes"]),
+    "therapist": ("admin", ["Bio"], ["Treatments"]),
+}
+_ADMIN_SHARES = {"appointment": 55, "client": 20, "healthscreening": 20, "therapist": 5}
+
+
+def admin_log(
+    *,
+    rng: random.Random,
+    count: int,
+    now: datetime.datetime,
+    staff: Staff,
+    last_ids: dict[str, int],
+    persona_client: int,
+) -> None:
+    """The admin's history (django.contrib.admin's LogEntry): the changes staff made over
+    five years, newest last, spread over the records of each kind (`last_ids`: the highest
+    id of each). The staff persona made the admin's share; the client persona's record was
+    changed a few times, so its history page lists something."""
+    from django.contrib.admin.models import ADDITION, CHANGE, DELETION
+    from django.contrib.contenttypes.models import ContentType
+
+    from appointments.models import Appointment, Therapist
+    from clients.models import Client
+    from screening.models import HealthScreening
+
+    models = {
+        "appointment": Appointment,
+        "client": Client,
+        "healthscreening": HealthScreening,
+        "therapist": Therapist,
+    }
+    types = {name: ContentType.objects.get_for_model(model).pk for name, model in models.items()}
+    kinds = [name for name, share in _ADMIN_SHARES.items() for _ in range(share)]
+    rows = Copier(
+        "django_admin_log",
+        [
+            "id",
+            "action_time",
+            "object_id",
+            "object_repr",
+            "action_flag",
+            "change_message",
+            "content_type_id",
+            "user_id",
+        ],
+    )
+    span = 5 * 365 * 86_400
+    for number in range(1, count + 1):
+        at = now - datetime.timedelta(seconds=span * (1 - number / (count + 1)))
+        if number > count - 5:
+            kind, object_id = "client", persona_client
+        else:
+            kind = kinds[rng.randrange(len(kinds))]
+            object_id = rng.randint(1, last_ids[kind])
+        who, *changes = _ADMIN_CHANGES[kind]
+        if who == "admin" or rng.random() < 0.3:
+            user = staff.admin
+        else:
+            user = rng.choice(getattr(staff, who))
+        flag = rng.choices([CHANGE, ADDITION, DELETION], weights=[90, 8, 2])[0]
+        message = (
+            '[{"changed": {"fields": ' + json.dumps(rng.choice(changes)) + "}}]"
+            if flag == CHANGE
+            else '[{"added": {}}]'
+            if flag == ADDITION
+            else ""
+        )
+        rows.add(
+            f"{number}\t{text(at)}\t{object_id}\t{models[kind]._meta.verbose_name} #{object_id}"
+            f"\t{flag}\t{message}\t{types[kind]}\t{user}"
+        )
+    rows.close()
 
 
 def privacy_requests(*, rng: random.Random, staff: Staff, clients: int, now: datetime.datetime):

@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 import pytest
 from axes.models import AccessLog
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -36,6 +38,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 # The tables that grow with history: none may be read whole.
 BIG_TABLES = [
     "axes_accesslog",
+    "django_admin_log",
     "appointments_appointment",
     "appointments_waitlistentry",
     "clients_accessrecord",
@@ -47,8 +50,9 @@ BIG_TABLES = [
 
 class History:
     """A spa with a past: each `add(n)` adds n clients, each with a screening, a completed
-    appointment on a day of their own, an access record, an expired waitlist entry and a
-    date of birth correction."""
+    appointment on a day of their own, an access record, an expired waitlist entry, a
+    date of birth correction, and staff's changes in the admin (to the new client, and to
+    the held booking and its client, whose history pages grow)."""
 
     def __init__(self, staff: User) -> None:
         self.staff = staff
@@ -117,6 +121,9 @@ class History:
                 corrected_by=self.staff,
             )
             AccessLog.objects.bulk_create([self._log_in(client.user.email, start)])
+            LogEntry.objects.bulk_create(
+                self._changed(changed) for changed in (client, self.held, self.client)
+            )
 
     def bulk(self, count: int) -> None:
         """`count` more clients with a past like `add`'s (and a booking ahead), written in a
@@ -200,6 +207,18 @@ class History:
             self._log_in(user.email, starts[client.pk])
             for user, client in zip(users, clients, strict=True)
         )
+        LogEntry.objects.bulk_create(self._changed(client) for client in clients)
+
+    def _changed(self, obj) -> LogEntry:
+        """A change staff made to `obj` in the admin, as the admin logs it."""
+        return LogEntry(
+            user=self.staff,
+            content_type=ContentType.objects.get_for_model(obj),
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:200],
+            action_flag=CHANGE,
+            change_message='[{"changed": {"fields": ["Status"]}}]',
+        )
 
     @staticmethod
     def _log_in(username: str, moment: datetime.datetime) -> AccessLog:
@@ -229,6 +248,9 @@ class History:
             f"&therapist={spa.therapist.pk}"
         )
         return [
+            reverse("admin:index"),
+            reverse("admin:appointments_appointment_history", args=[self.held.pk]),
+            reverse("admin:clients_client_history", args=[client.pk]),
             appointments,
             appointments + "?_facets=True",
             appointments + "?day=today",
@@ -423,6 +445,33 @@ def test_each_appointment_filter_has_its_index(staff_http, analysed_history, que
     counted = plan(the_statement(staff_http, url, "SELECT COUNT(*)"), BY_CONDITION)
     assert any(name in listed for name in index.split("|")), listed
     assert any(name in counted for name in index.split("|")), counted
+
+
+@pytest.mark.parametrize(
+    "page, start, index, turned_off",
+    [
+        # An object's history: its entries, by the content type and the object's id.
+        ("history", 'SELECT "django_admin_log"', "django_admin_log_object_idx", BY_CONDITION),
+        # "Recent actions": the signed-in user's newest entries, in the index's order.
+        ("index", 'SELECT "django_admin_log"', "django_admin_log_user_time_idx", IN_ORDER),
+    ],
+)
+def test_the_admins_history_is_read_by_its_indexes(
+    staff_http, analysed_history, page, start, index, turned_off
+):
+    url = (
+        reverse("admin:clients_client_history", args=[analysed_history.client.pk])
+        if page == "history"
+        else reverse("admin:index")
+    )
+    assert index in plan(the_statement(staff_http, url, start), turned_off)
+
+
+def test_an_objects_history_names_who_changed_it_by_email(staff_http, history):
+    history.add(2)
+    url = reverse("admin:clients_client_history", args=[history.client.pk])
+    page = staff_http.get(url).content.decode()
+    assert page.count(f"<td>{history.staff.email}</td>") == 2
 
 
 def test_searching_clients_by_name_email_and_phone_uses_the_trigram_indexes(

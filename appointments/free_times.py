@@ -349,7 +349,14 @@ _BUSY_COLUMN = """
 # Everything a search needs, in one round trip: this runs on every booking and on every
 # page of free times, and six ORM queries cost more in Python than in PostgreSQL. Each
 # column is one JSON list.
-_SCHEDULE_SQL = f"""{_CHOSEN_SQL}
+_SCHEDULE_SQL = f"""{_CHOSEN_SQL},
+-- The time off touching the window, by timeoff_span_idx (the expression of
+-- TimeOffQuerySet.overlapping), planned on its own: joined to the qualified therapists
+-- first, the plan made once for any window read each one's every holiday of the years.
+away AS MATERIALIZED (
+    SELECT therapist_id, starts_at, ends_at FROM appointments_timeoff
+    WHERE tstzrange(starts_at, ends_at) && tstzrange(%(time_off_start)s, %(time_off_end)s)
+)
 SELECT
     (SELECT json_agg(json_build_array(therapist_id, expires_on) ORDER BY therapist_id)
      FROM qualified),
@@ -361,8 +368,7 @@ SELECT
            FROM appointments_workinghours w JOIN qualified q USING (therapist_id)
            GROUP BY w.weekday, w.starts_at, w.ends_at) h),
     (SELECT json_agg(json_build_array(o.therapist_id, o.starts_at, o.ends_at))
-     FROM appointments_timeoff o JOIN qualified q USING (therapist_id)
-     WHERE o.starts_at < %(time_off_end)s AND o.ends_at > %(time_off_start)s),
+     FROM away o JOIN qualified q USING (therapist_id)),
     (SELECT json_agg(json_build_array(r.id, r.equipment) ORDER BY r.id) FROM suitable_rooms r),
     (SELECT to_json(equipment) FROM needed),
     (SELECT json_agg(json_build_array(

@@ -89,9 +89,7 @@ def _days(therapist: Therapist, first: datetime.date, count: int) -> list[dict]:
     hours = defaultdict(list)
     for block in WorkingHours.objects.filter(therapist=therapist).order_by("starts_at"):
         hours[block.weekday].append(block)
-    absences = list(
-        TimeOff.objects.filter(therapist=therapist, starts_at__lt=end, ends_at__gt=start)
-    )
+    absences = list(TimeOff.objects.filter(therapist=therapist).overlapping(start, end))
     by_day = defaultdict(list)
     today = timezone.localdate()
     for appointment in appointments:

@@ -1,12 +1,15 @@
 """Statements PostgreSQL plans once per connection (spa_booking/prepared_statements.py)."""
 
+import datetime
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from appointments import free_times
+from appointments.models import TimeOff
 from spa_booking.prepared_statements import PreparedStatement
-from tests.scheduling import TOMORROW, at, open_spa
+from tests.scheduling import NOW, TOMORROW, at, open_spa
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +95,33 @@ def test_behind_a_transaction_pooler_the_plain_sql_runs(settings):
 
     assert [query["sql"] for query in queries] == ["SELECT 21::int * 2"]
     assert "test_prepared_never" not in prepared_here()
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_the_generic_plan_reads_the_time_off_touching_the_window_not_the_years():
+    """Planned once for any window, the statement cannot see how few of the years' holidays
+    end after its start: the time off is read by its span's index on its own."""
+    spa = open_spa(therapists=3)
+    TimeOff.objects.bulk_create(
+        TimeOff(
+            therapist=therapist,
+            starts_at=NOW - datetime.timedelta(days=7 * week + 7),
+            ends_at=NOW - datetime.timedelta(days=7 * week + 6),
+            reason="Ill",
+        )
+        for therapist in spa.therapists
+        for week in range(1, 1000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE appointments_timeoff")
+    with CaptureQueriesContext(connection) as queries:
+        free_times.slots_at(treatment=spa.treatment, start=at(TOMORROW, 10))
+    (execute,) = [q["sql"] for q in queries if q["sql"].startswith("EXECUTE free_times_schedule")]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("EXPLAIN " + execute)
+        plan = "\n".join(row for (row,) in cursor.fetchall())
+
+    assert "timeoff_span_idx" in plan
+    assert "Seq Scan on appointments_timeoff" not in plan

@@ -251,9 +251,7 @@ def load_day_book(
     ):
         hours[block.therapist_id].append(block)
     time_off: dict[int, list[TimeOff]] = defaultdict(list)
-    for absence in TimeOff.objects.filter(
-        therapist__in=ids, starts_at__lt=day_end, ends_at__gt=day_start
-    ):
+    for absence in TimeOff.objects.filter(therapist__in=ids).overlapping(day_start, day_end):
         time_off[absence.therapist_id].append(absence)
     slots: dict[int, list[Slot]] = defaultdict(list)
     if treatment is not None and ids:

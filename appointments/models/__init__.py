@@ -8,7 +8,6 @@ from .appointment import (
     AppointmentStatus,
     FollowUpCall,
     PreSessionCheck,
-    TsTzRange,
 )
 from .catalogue import (
     Equipment,
@@ -19,8 +18,10 @@ from .catalogue import (
     TherapistQuerySet,
     TimeOfDayRange,
     TimeOff,
+    TimeOffQuerySet,
     Treatment,
     TreatmentQuerySet,
+    TsTzRange,
     WorkingHours,
     new_feed_token,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "TherapistQuerySet",
     "TimeOfDayRange",
     "TimeOff",
+    "TimeOffQuerySet",
     "Treatment",
     "TreatmentQuerySet",
     "TsTzRange",

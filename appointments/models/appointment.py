@@ -6,7 +6,6 @@ import datetime
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import (
-    DateTimeRangeField,
     RangeBoundary,
     RangeOperators,
 )
@@ -20,13 +19,8 @@ from .catalogue import (
     Room,
     Therapist,
     Treatment,
+    TsTzRange,
 )
-
-
-class TsTzRange(models.Func):
-    function = "TSTZRANGE"
-    output_field = DateTimeRangeField()
-
 
 # Named here because booking tells these refusals apart: another room may still be free;
 # the client's own other appointment is a reason staff are told.

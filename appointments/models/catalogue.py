@@ -12,9 +12,17 @@ from django.contrib.postgres.fields import (
     DateTimeRangeField,
     RangeOperators,
 )
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+
+
+class TsTzRange(models.Func):
+    """PostgreSQL's tstzrange(from, to): half-open, [from, to)."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
 
 
 class Equipment(models.Model):
@@ -280,15 +288,30 @@ class WorkingHours(models.Model):
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}\u2013{self.ends_at:%H:%M}"
 
 
+class TimeOffQuerySet(models.QuerySet["TimeOff"]):
+    def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> "TimeOffQuerySet":
+        """The time off that overlaps [start, end), found by its span's index
+        (timeoff_span_idx): the few that touch the window, never the years' holidays.
+        appointments.free_times asks the same in SQL, with the same expression."""
+        return self.alias(span=TsTzRange("starts_at", "ends_at")).filter(span__overlap=(start, end))
+
+
 class TimeOff(models.Model):
     therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="time_off")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
 
+    objects = TimeOffQuerySet.as_manager()
+
     class Meta:
         ordering = ["starts_at"]
         verbose_name_plural = "time off"
+        indexes = [
+            # Every search of free times, the day book and the schedules ask for the time
+            # off overlapping a window (TimeOffQuerySet.overlapping): a few among the years'.
+            GistIndex(TsTzRange("starts_at", "ends_at"), name="timeoff_span_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")),

@@ -41,6 +41,18 @@ class TherapistSchedule:
     qualified: bool = True  # holds a qualification for the treatment at all
     qualified_until: datetime.date | None = None  # last valid day; None = never expires
 
+    def with_busy(self, busy: Sequence[Interval]) -> "TherapistSchedule":
+        """dataclasses.replace(self, busy=busy), without its cost: a calendar's rounds make
+        hundreds a request, and replace() looks up every field by name for each."""
+        return TherapistSchedule(
+            self.therapist_id,
+            self.weekly_hours,
+            self.time_off,
+            busy,
+            self.qualified,
+            self.qualified_until,
+        )
+
 
 @dataclass(frozen=True)
 class RoomSchedule:
@@ -51,6 +63,10 @@ class RoomSchedule:
     # massage does not use up the room with overhead bars while another is free.
     demand: int = 0
     busy: Sequence[Interval] = ()  # blocked spans of active appointments in the room
+
+    def with_busy(self, busy: Sequence[Interval]) -> "RoomSchedule":
+        """dataclasses.replace(self, busy=busy), as TherapistSchedule.with_busy."""
+        return RoomSchedule(self.room_id, self.equipment, self.in_service, self.demand, busy)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ never the years of history.
 import datetime
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import replace
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -486,13 +485,13 @@ def _with_busy(hours: _Loaded, busy: list) -> _Loaded:
     return hours._replace(
         # Only those with busy times change; a few hundred copies would cost milliseconds.
         therapists=[
-            replace(therapist, busy=therapist_busy[therapist.therapist_id])
+            therapist.with_busy(therapist_busy[therapist.therapist_id])
             if therapist.therapist_id in therapist_busy
             else therapist
             for therapist in hours.therapists
         ],
         rooms=[
-            replace(room, busy=room_busy[room.room_id]) if room.room_id in room_busy else room
+            room.with_busy(room_busy[room.room_id]) if room.room_id in room_busy else room
             for room in hours.rooms
         ],
         client_busy=client_busy,

@@ -1,5 +1,6 @@
 """Free times for a treatment: plain values in, slots out (no database, no Django)."""
 
+import dataclasses
 import datetime
 from zoneinfo import ZoneInfo
 
@@ -676,3 +677,32 @@ def test_looking_only_at_some_candidates_finds_the_free_times_among_them(schedul
     assert free_slots(**schedule, among=among) == [
         slot for slot in free_slots(**schedule) if slot.start in among
     ]
+
+
+def test_with_busy_is_dataclasses_replace_of_the_busy_times():
+    """Written out field by field for speed: a field added to a schedule must be added
+    there too, or this fails."""
+    busy = [span(MONDAY, "09:00", "10:00")]
+    therapist = TherapistSchedule(
+        therapist_id=7,
+        weekly_hours={0: [(datetime.time(9), datetime.time(17))]},
+        time_off=[span(MONDAY, "12:00", "13:00")],
+        busy=[span(MONDAY, "14:00", "15:00")],
+        qualified=False,
+        qualified_until=datetime.date(2030, 1, 1),
+    )
+    room = RoomSchedule(
+        room_id=3,
+        equipment=frozenset({1}),
+        in_service=False,
+        demand=2,
+        busy=[span(MONDAY, "14:00", "15:00")],
+    )
+
+    assert therapist.with_busy(busy) == dataclasses.replace(therapist, busy=busy)
+    assert room.with_busy(busy) == dataclasses.replace(room, busy=busy)
+    # Every field was given a value other than its default above.
+    for schedule in (therapist, room):
+        assert all(
+            getattr(schedule, field.name) != field.default for field in dataclasses.fields(schedule)
+        )

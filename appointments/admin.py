@@ -7,6 +7,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from spa_booking.admin_deletion import KeptRecordsMixin
 from spa_booking.admin_errors import ServiceErrorInFormMixin
 from spa_booking.admin_lists import ActionCheckboxMixin, DropdownFilter, LongListMixin
 
@@ -59,7 +60,7 @@ def offer_gaps(treatment: Treatment) -> list[str]:
 
 
 @admin.register(Treatment)
-class TreatmentAdmin(ActionCheckboxMixin, admin.ModelAdmin):
+class TreatmentAdmin(KeptRecordsMixin, ActionCheckboxMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "duration_minutes",
@@ -115,7 +116,7 @@ class TreatmentAdmin(ActionCheckboxMixin, admin.ModelAdmin):
 
 
 @admin.register(Room)
-class RoomAdmin(ActionCheckboxMixin, admin.ModelAdmin):
+class RoomAdmin(KeptRecordsMixin, ActionCheckboxMixin, admin.ModelAdmin):
     list_per_page = 50  # a chain's 180 rooms: each row costs about a millisecond to render
     list_display = ["name", "is_in_service", "equipment_list"]
     list_filter = ["is_in_service", "equipment"]
@@ -196,7 +197,9 @@ class OverlappingHours(Exception):
 
 
 @admin.register(Therapist)
-class TherapistAdmin(ActionCheckboxMixin, ServiceErrorInFormMixin, admin.ModelAdmin):
+class TherapistAdmin(
+    KeptRecordsMixin, ActionCheckboxMixin, ServiceErrorInFormMixin, admin.ModelAdmin
+):
     service_errors = (OverlappingHours,)
     list_per_page = 50  # a chain's 430 therapists: each row costs about a millisecond
     list_display = ["display_name", "user", "is_active"]

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.front_desk.clients import parse_date
 from appointments.models import Appointment
+from spa_booking.admin_deletion import KeptRecordsMixin
 from spa_booking.admin_lists import ActionCheckboxMixin, LongListMixin
 
 from . import audit, export, services, two_factor
@@ -99,7 +100,7 @@ class GroupFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(LongListMixin, DjangoUserAdmin):
+class UserAdmin(KeptRecordsMixin, LongListMixin, DjangoUserAdmin):
     """Every account: each client's login, and the staff's. Ordered by email alone (its
     unique index); another column's order would sort a hundred thousand accounts."""
 
@@ -293,7 +294,7 @@ class DateOfBirthCorrectionInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(LongListMixin, admin.ModelAdmin):
+class ClientAdmin(KeptRecordsMixin, LongListMixin, admin.ModelAdmin):
     form = ClientAdminForm
     # Enough to tell two clients of the same name apart; searchable by date of birth too.
     list_display = ["full_name", "email", "phone", "date_of_birth", "last_visit", "created_at"]

@@ -148,12 +148,11 @@ def test_erasing_lasts_only_for_its_transaction(screening):
     # row triggers: the triggers stop deletes, not test clean-up.)
 
 
-# The admin: refused with Django's "Cannot delete" page, never a 500. The client's
-# screenings are protected, and the screening admin lets nobody delete them, so
-# Django names them as what no one may delete (it says so before "protected").
+# The admin: refused with Django's "Cannot delete" page, never a 500, naming the
+# client's screenings as the kept records that stop it (spa_booking/admin_deletion.py).
 NOBODY_DELETES_SCREENINGS = (
-    "permission to delete the following types of objects:</p>"
-    ' <ul id="deleted-objects"> <li>health screening</li></ul>'
+    "would require deleting the following protected related objects:</p>"
+    ' <ul id="deleted-objects"> <li>Health screenings (the spa keeps them)</li></ul>'
 )
 
 
@@ -197,5 +196,5 @@ def test_admin_bulk_delete_of_such_users_is_refused_too(staff_http, screening):
 
     assert response.status_code == 200
     assert "Cannot delete user" in response.content.decode()
-    assert "health screening" in response.content.decode()
+    assert "Health screenings (the spa keeps them)" in response.content.decode()
     assert User.objects.filter(pk=user.pk).exists()

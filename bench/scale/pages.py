@@ -484,6 +484,16 @@ def admin_pages(people: Cast, browser: Browser, *, filter_values: int) -> list[P
                     reverse(f"admin:{name}_history", args=[obj.pk]),
                 )
             )
+            # Its delete confirmation (opening it deletes nothing), which lists what the
+            # deletion would touch.
+            if model_admin.has_delete_permission(request, obj):
+                pages.append(
+                    Page(
+                        "staff",
+                        f"admin: {model._meta.verbose_name}{which}, delete page",
+                        reverse(f"admin:{name}_delete", args=[obj.pk]),
+                    )
+                )
             # The model admin's own pages about one record (a client's data export...).
             for extra in _own_admin_urls(model_admin, name):
                 label = f"admin: {model._meta.verbose_name}{which}, {extra.replace('_', ' ')}"

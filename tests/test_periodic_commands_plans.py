@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from appointments.models import Appointment, Notice
+from appointments.models import Appointment, FreedTime, Notice
 from appointments.services import book_appointment
 from tests.factories import ClientFactory
 from tests.scheduling import NOW, TOMORROW, at, open_spa
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 GROWING_TABLES = (
     "appointments_appointment",
     "appointments_notice",
+    "appointments_freedtime",
     "screening_healthscreening",
     "clients_client",
     "django_session",
@@ -155,6 +156,23 @@ def test_purge_sent_notices_finds_old_notices_by_when_they_were_sent(spa, ana):
 
     assert_read_through(statements, "notice_sent_idx", "notice_skipped_idx")
     assert not Notice.objects.exists()
+
+
+def test_purge_sent_notices_finds_old_freed_times_by_when_they_were_offered(spa, ana):
+    with time_machine.travel(NOW, tick=False):
+        screen(ana)
+    visit = book(spa, ana, at(TOMORROW, 10))
+    FreedTime.objects.create(
+        appointment=visit,
+        therapist=visit.therapist,
+        starts_at=visit.starts_at,
+        handled_at=NOW - 95 * DAY,
+    )
+
+    statements = statements_of("purge_sent_notices")
+
+    assert_read_through(statements, "freedtime_handled_idx")
+    assert not FreedTime.objects.exists()
 
 
 def test_clearsessions_finds_expired_sessions_by_their_expiry():

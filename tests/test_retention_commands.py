@@ -1,7 +1,8 @@
-"""What is cleaned up, and what is kept: sent emails after SPA_SENT_NOTICE_RETENTION_DAYS
-(purge_sent_notices), expired sessions (Django's clearsessions) and login records older
-than 30 days (django-axes' axes_reset_logs). README, "Running in production", schedules
-them daily; tests/test_periodic_commands_plans.py checks each reads through an index."""
+"""What is cleaned up, and what is kept: sent emails and the freed times offered to the
+waitlist after SPA_SENT_NOTICE_RETENTION_DAYS (purge_sent_notices), expired sessions
+(Django's clearsessions) and login records older than 30 days (django-axes'
+axes_reset_logs). README, "Running in production", schedules them daily;
+tests/test_periodic_commands_plans.py checks each reads through an index."""
 
 import datetime
 from io import StringIO
@@ -14,7 +15,7 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 
 from appointments.management.commands.purge_sent_notices import purge_sent_notices
-from appointments.models import Notice
+from appointments.models import FreedTime, Notice
 from appointments.services import book_appointment
 from tests.factories import ClientFactory
 from tests.scheduling import NOW, TOMORROW, at, open_spa
@@ -22,6 +23,7 @@ from tests.scheduling import NOW, TOMORROW, at, open_spa
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
+NOTICES_DELETED = "Deleted {} sent notices and 0 freed times already offered to the waitlist.\n"
 
 
 def run(command: str, *args) -> str:
@@ -64,12 +66,12 @@ def test_sent_and_skipped_notices_older_than_the_retention_period_are_deleted(ap
         appointment, 5, attempts=5, last_error="SMTPRecipientsRefused", given_up_at=NOW - 99 * DAY
     )
 
-    assert run("purge_sent_notices") == "Deleted 2 sent notices.\n"
+    assert run("purge_sent_notices") == NOTICES_DELETED.format(2)
 
     kept = set(Notice.objects.values_list("pk", flat=True))
     assert kept == {sent_lately.pk, retrying.pk, given_up.pk}
     assert not Notice.objects.filter(pk__in=[sent_long_ago.pk, skipped_long_ago.pk]).exists()
-    assert run("purge_sent_notices") == "Deleted 0 sent notices.\n"
+    assert run("purge_sent_notices") == NOTICES_DELETED.format(0)
 
 
 def test_notices_are_deleted_in_batches_until_none_is_left(appointment):
@@ -85,7 +87,34 @@ def test_the_retention_period_is_a_setting(appointment, settings):
     notice(appointment, 1, sent_at=NOW - 10 * DAY, attempts=1)
     settings.SPA_SENT_NOTICE_RETENTION_DAYS = 7
 
-    assert run("purge_sent_notices") == "Deleted 1 sent notice.\n"
+    assert run("purge_sent_notices") == (
+        "Deleted 1 sent notice and 0 freed times already offered to the waitlist.\n"
+    )
+
+
+def test_freed_times_offered_before_the_retention_period_are_deleted(appointment):
+    def freed(**handled) -> FreedTime:
+        return FreedTime.objects.create(
+            appointment=appointment,
+            therapist=appointment.therapist,
+            starts_at=appointment.starts_at,
+            created_at=NOW - 200 * DAY,
+            **handled,
+        )
+
+    offered_long_ago = freed(handled_at=NOW - 91 * DAY)
+    offered_lately = freed(handled_at=NOW - 89 * DAY)
+    not_offered_yet = freed()
+
+    assert run("purge_sent_notices") == (
+        "Deleted 0 sent notices and 1 freed time already offered to the waitlist.\n"
+    )
+
+    assert set(FreedTime.objects.values_list("pk", flat=True)) == {
+        offered_lately.pk,
+        not_offered_yet.pk,
+    }
+    assert not FreedTime.objects.filter(pk=offered_long_ago.pk).exists()
 
 
 def test_clearsessions_deletes_expired_sessions_and_keeps_live_ones():

@@ -217,6 +217,12 @@ class FreedTime(models.Model):
             models.Index(
                 fields=["id"], name="freedtime_unhandled_idx", condition=Q(handled_at=None)
             ),
+            # purge_sent_notices: those offered before the retention period, oldest first.
+            models.Index(
+                fields=["handled_at"],
+                name="freedtime_handled_idx",
+                condition=Q(handled_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,11 +16,21 @@ first and the last row instead, found with one MIN/MAX that the date's index ans
 import datetime
 from html import escape
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import F, Max, Min, Q, QuerySet, TextField, Value
+from django.db.models import (
+    BooleanField,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Concat
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -39,6 +49,12 @@ COUNT_LIMIT = 10_000
 # common: a subquery, and PostgreSQL reads the list in order until the page is full.
 LISTED_MATCHES = 5_000
 
+# A search with more matches than that ("an": thousands of a chain's clients) checks the
+# list's rows one by one, in the list's order, instead: matches are then common, so a page
+# fills after a few hundred rows. Its count stops at this many (each row counted is a
+# check), where a list's stops at COUNT_LIMIT.
+BROAD_SEARCH_COUNT_LIMIT = 1_000
+
 
 def escaped(value) -> str:
     """Django's conditional_escape (a safe string as it is, anything else escaped as
@@ -49,21 +65,25 @@ def escaped(value) -> str:
 
 
 class LimitedCountPaginator(Paginator):
-    """Counts the rows up to COUNT_LIMIT (one query on at most that many index entries);
-    `is_limited` says there are more."""
+    """Counts the rows up to `count_limit` (COUNT_LIMIT unless given: one query on at most
+    that many index entries); `is_limited` says there are more."""
+
+    def __init__(self, *args, count_limit: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.count_limit = COUNT_LIMIT if count_limit is None else count_limit
 
     @cached_property
     def count(self) -> int:
         # In no order: PostgreSQL counts whichever rows it finds first.
-        counted = self.object_list.order_by()[: COUNT_LIMIT + 1].count()
-        self.is_limited = counted > COUNT_LIMIT
-        return min(counted, COUNT_LIMIT)
+        counted = self.object_list.order_by()[: self.count_limit + 1].count()
+        self.is_limited = counted > self.count_limit
+        return min(counted, self.count_limit)
 
     is_limited = False
 
     @property
     def limit(self) -> str:
-        return f"{COUNT_LIMIT:,}"
+        return f"{self.count_limit:,}"
 
 
 class DropdownFilter(admin.RelatedFieldListFilter):
@@ -136,33 +156,30 @@ def search_words(term: str) -> list[str]:
     return words
 
 
-def _matching(model, paths: list[str], words: list[str], column: str) -> QuerySet:
-    """`column` of `model`'s rows with every word in one of `paths` (icontains).
+def _matching(model, paths: list[str], words: list[str], column: str) -> list | None:
+    """`column` of `model`'s rows with every word in one of `paths` (icontains), as a list;
+    None when more than LISTED_MATCHES rows have the longest word (the list then checks its
+    own rows one by one: `_each_row_matching`).
 
-    One word: a UNION, so that each path's own trigram index answers it. More words: the
-    rows of the longest (usually the fewest: "Lindqvist" rather than "Ana", which a chain
-    has thousands of) found the same way, and the other words tested on those rows alone.
-    Each word against the whole table, intersected, read every client for a common name.
+    The longest word's rows (usually the fewest: "Lindqvist" rather than "Ana", which a
+    chain has thousands of) come from a UNION ALL of one query a path, so that each path's
+    own trigram index answers it, read no further than LISTED_MATCHES + 1 rows a path: a
+    common word stops as soon as that many are found, where a UNION first gathered every
+    one (a scan of every client for a word of two letters, which no trigram serves). The
+    other words are then tested on those rows alone.
     """
-
-    def union(word: str, selected: str) -> QuerySet:
-        first, *others = [
-            model._default_manager.filter(**{f"{path}__icontains": word})
-            .order_by()
-            .values_list(selected, flat=True)
-            for path in paths
-        ]
-        return first.union(*others)
-
-    if len(words) == 1:  # the union alone: no join back to the table
-        return union(words[0], column)
     longest, *others = sorted(words, key=len, reverse=True)
-    candidates = _listed(union(longest, "pk"))
-    if not isinstance(candidates, list):  # a common word: too many rows to list
-        matches = model._default_manager.order_by()
-        for word in words:
-            matches = matches.filter(pk__in=union(word, "pk"))
-        return matches.values_list(column, flat=True)
+    first, *more = [
+        model._default_manager.filter(**{f"{path}__icontains": longest})
+        .order_by()
+        .values_list("pk" if others else column, flat=True)
+        for path in paths
+    ]
+    found = list(dict.fromkeys(first.union(*more, all=True)[: (LISTED_MATCHES + 1) * len(paths)]))
+    if len(found) > LISTED_MATCHES:
+        return None
+    if not others:
+        return found
     # The other words on the listed rows: each column through an expression no index
     # covers (the column and ''), so PostgreSQL tests the rows it has instead of searching
     # the table again through the trigram indexes. icontains as Django's own: the same rows.
@@ -170,19 +187,26 @@ def _matching(model, paths: list[str], words: list[str], column: str) -> QuerySe
         f"_plain_{i}": Concat(F(path), Value(""), output_field=TextField())
         for i, path in enumerate(paths)
     }
-    matches = model._default_manager.order_by().filter(pk__in=candidates).alias(**plain)
+    matches = model._default_manager.order_by().filter(pk__in=found).alias(**plain)
     for word in others:
         matches = matches.filter(
             Q.create([(f"{name}__icontains", word) for name in plain], connector=Q.OR)
         )
-    return matches.values_list(column, flat=True)
+    return list(matches.values_list(column, flat=True))
 
 
-def _listed(values: QuerySet):
-    """A short list of values as a list (PostgreSQL plans with the exact number), a long
-    one as the subquery it is."""
-    listed = list(values[: LISTED_MATCHES + 1])
-    return listed if len(listed) <= LISTED_MATCHES else values
+def _each_row_matching(model, paths: list[str], words: list[str], **related_to) -> Q:
+    """Whether the list's row's related row (`related_to`: how it is found from the row) has
+    every word in one of `paths`, asked of each row as PostgreSQL reads the list: a
+    subquery with LIMIT 1 is kept per row (an EXISTS would become a join that gathers every
+    matching client first). For a search too common to list; its count stops early too
+    (BROAD_SEARCH_COUNT_LIMIT)."""
+    related = model._default_manager.filter(**related_to).order_by()
+    for word in words:
+        related = related.filter(
+            Q.create([(f"{path}__icontains", word) for path in paths], connector=Q.OR)
+        )
+    return Q(Subquery(related.values(found=Value(True))[:1], output_field=BooleanField()))
 
 
 class ActionCheckboxMixin:
@@ -231,19 +255,34 @@ class LongListMixin(ActionCheckboxMixin):
             response.context_data["date_bar"] = date_bar(changelist)
         return response
 
+    # At least this many characters in the longest word of a search, or none is made (0:
+    # any). For a table searched through its own trigram indexes that grows by hundreds of
+    # thousands of rows (the login log): a shorter word no trigram serves is a read of the
+    # whole table, three times a page (its count, its rows, its date bar).
+    search_min_length = 0
+
     def get_search_results(self, request, queryset, search_term):
         words = search_words(search_term)
         if not words:
             return queryset, False
+        if max(len(word) for word in words) < self.search_min_length:
+            messages.warning(
+                request,
+                f"Type at least {self.search_min_length} characters of what you are looking "
+                f"for: {queryset.model._meta.verbose_name_plural} are too many to read "
+                "through for fewer.",
+            )
+            return queryset.none(), False
         own, related = self._search_paths(queryset.model, self.get_search_fields(request))
         if not own and len(related) == 1:
             # Every field is the same related row's: it matches the whole term, or not.
             ((name, paths),) = related.items()
-            return queryset.filter(self._related_match(queryset.model, name, paths, words)), False
+            match = self._related_match(request, queryset.model, name, paths, words)
+            return queryset.filter(match), False
         for word in words:
             match = Q.create([(f"{path}__icontains", word) for path in own], connector=Q.OR)
             for name, paths in related.items():
-                match |= self._related_match(queryset.model, name, paths, [word])
+                match |= self._related_match(request, queryset.model, name, paths, [word])
             queryset = queryset.filter(match)
         return queryset, False
 
@@ -260,13 +299,24 @@ class LongListMixin(ActionCheckboxMixin):
         return own, related
 
     @staticmethod
-    def _related_match(model, name: str, paths: list[str], words: list[str]) -> Q:
+    def _related_match(request, model, name: str, paths: list[str], words: list[str]) -> Q:
         field = model._meta.get_field(name)
         if field.concrete:  # a foreign key of ours: the related rows' ids
-            return Q(**{f"{name}__in": _listed(_matching(field.related_model, paths, words, "pk"))})
-        # A relation pointing at us (a user's client): our ids, from its foreign key.
-        column = field.field.attname
-        return Q(pk__in=_listed(_matching(field.related_model, paths, words, column)))
+            column, lookup, related_to = "pk", f"{name}__in", {"pk": OuterRef(name)}
+        else:  # a relation pointing at us (a user's client): our ids, from its foreign key
+            column = field.field.attname
+            lookup, related_to = "pk__in", {column: OuterRef("pk")}
+        values = _matching(field.related_model, paths, words, column)
+        if values is None:
+            request.broad_search = True  # get_paginator counts less far
+            return _each_row_matching(field.related_model, paths, words, **related_to)
+        return Q(**{lookup: values})
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        limit = BROAD_SEARCH_COUNT_LIMIT if getattr(request, "broad_search", False) else None
+        return self.paginator(
+            queryset, per_page, orphans, allow_empty_first_page, count_limit=limit
+        )
 
 
 def date_bar(changelist) -> dict:

@@ -789,3 +789,38 @@ def test_the_other_words_are_tested_on_the_longest_words_clients_only(staff_http
     plan_text = plan(narrowing, WHOLE)
     assert "clients_client_pkey" in plan_text, plan_text
     assert "trgm" not in plan_text, plan_text
+
+
+def test_a_search_too_common_to_list_checks_the_lists_rows_in_order(
+    staff_http, analysed_history, monkeypatch
+):
+    """More clients match than LISTED_MATCHES ("an" at a chain): none of them is gathered;
+    each appointment's client is checked as the list is read, newest first, and the count
+    stops at BROAD_SEARCH_COUNT_LIMIT."""
+    monkeypatch.setattr(admin_lists, "LISTED_MATCHES", 3)
+    monkeypatch.setattr(admin_lists, "BROAD_SEARCH_COUNT_LIMIT", 4)
+    url = reverse("admin:appointments_appointment_changelist") + "?q=number"
+
+    statements = queries_of(staff_http, url)
+    page = staff_http.get(url).content.decode()
+
+    listing = [sql for sql in statements if sql.startswith('(SELECT "clients_client"."id"')]
+    # One query a name, an email and a phone, read no further than 4 rows each.
+    assert listing and all("UNION ALL" in sql and "LIMIT 12" in sql for sql in listing)
+    rows = the_statement(staff_http, url, LIST, "ORDER BY")
+    assert "SubPlan" in plan(rows, IN_ORDER)
+    assert "appointment_start_idx" in plan(rows, IN_ORDER)
+    assert "More than 4 results" in page
+
+
+def test_a_short_word_does_not_search_the_login_log(staff_http, history):
+    history.add(2)
+    url = reverse("admin:axes_accesslog_changelist")
+
+    with CaptureQueriesContext(connection) as short:
+        page = staff_http.get(url + "?q=10").content.decode()
+    found = staff_http.get(url + "?q=10.0.29").content.decode()  # two days ago's
+
+    assert "Type at least 3 characters" in page
+    assert not any("axes_accesslog" in query["sql"] for query in short.captured_queries)
+    assert "10.0.29.11" in found

@@ -45,14 +45,13 @@ COUNT_LIMIT = 10_000
 
 # A search whose related rows (clients, say) are this few is sent as a list of ids:
 # PostgreSQL knows how many they are, and can OR them with the list's own columns'
-# indexes. More than this (a word in one client's name in twenty), and the matches are
-# common: a subquery, and PostgreSQL reads the list in order until the page is full.
+# indexes. More than this (a word in one client's name in twenty: "an" has thousands of a
+# chain's clients), and the matches are common: the list's rows are checked one by one in
+# the list's order instead, and a page fills after a few hundred rows.
 LISTED_MATCHES = 5_000
 
-# A search with more matches than that ("an": thousands of a chain's clients) checks the
-# list's rows one by one, in the list's order, instead: matches are then common, so a page
-# fills after a few hundred rows. Its count stops at this many (each row counted is a
-# check), where a list's stops at COUNT_LIMIT.
+# Such a search's count stops at this many (each row counted is a check), where a list's
+# stops at COUNT_LIMIT.
 BROAD_SEARCH_COUNT_LIMIT = 1_000
 
 
@@ -233,7 +232,11 @@ class LongListMixin(ActionCheckboxMixin):
     - Search: the same rows as Django's (every word in one of `search_fields`,
       icontains), found another way. Each related table the search fields go through
       (e.g. `client__...`) is searched first, on its own, for the ids of its matching
-      rows; the list is then filtered by those ids. Only plain field paths (no ^, =, @).
+      rows; the list is then filtered by those ids, or, when they are more than
+      LISTED_MATCHES, each row's related row is checked as the list is read (and the
+      count stops at BROAD_SEARCH_COUNT_LIMIT). Only plain field paths (no ^, =, @).
+    - `search_min_length`: a search too short for any index of a huge table is refused
+      with a message.
     """
 
     paginator = LimitedCountPaginator
@@ -308,7 +311,7 @@ class LongListMixin(ActionCheckboxMixin):
             lookup, related_to = "pk__in", {column: OuterRef("pk")}
         values = _matching(field.related_model, paths, words, column)
         if values is None:
-            request.broad_search = True  # get_paginator counts less far
+            request.broad_search = True  # for get_paginator, which Django calls next
             return _each_row_matching(field.related_model, paths, words, **related_to)
         return Q(**{lookup: values})
 

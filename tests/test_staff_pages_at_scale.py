@@ -12,6 +12,7 @@
 """
 
 import datetime
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -25,6 +26,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.forms import format_start
+from appointments.front_desk import clients as front_desk_clients
 from appointments.models import Appointment, WaitlistEntry
 from clients.models import AccessRecord, Client, DateOfBirthCorrection, User
 from screening.models import HealthScreening
@@ -514,11 +516,42 @@ def test_the_front_desk_finds_a_client_by_index(staff_http, analysed_history):
         ("07700+900123", "client_phone_digits_trgm_idx"),
         ("27/3/1990", "client_birth_date_idx"),
     ]:
-        sql = the_statement(
-            staff_http, f"{book}&q={query}", 'SELECT "clients_client"."id"', "LIMIT 20"
-        )
-        plan_text = plan(sql, BY_CONDITION)
-        assert index in plan_text, (query, plan_text)
+        # A query for each way of matching (name, email, phone, date of birth), each
+        # read through its index, no further than LISTED + 1 rows.
+        ways = [
+            sql
+            for sql in queries_of(staff_http, f"{book}&q={query}")
+            if sql.startswith('SELECT "clients_client"."id"')
+            and f"LIMIT {front_desk_clients.LISTED + 1}" in sql
+        ]
+        plans = [plan(sql, BY_CONDITION) for sql in ways]
+        assert any(index in plan_text for plan_text in plans), (query, plans)
+
+
+def test_a_front_desk_search_too_common_to_list_reads_clients_in_name_order(
+    staff_http, analysed_history, monkeypatch
+):
+    """More matches than LISTED ("an" at a chain): the clients are read in name order and
+    each is checked, until the page's 20 are found; the same clients as from the list."""
+    spa = analysed_history.spa
+    url = reverse("front_desk:book") + (
+        f"?treatment={spa.treatment.slug}&start={format_start(at(TOMORROW, 14))}"
+        f"&therapist={spa.therapist.pk}&q=number"
+    )
+    listed = staff_http.get(url).content.decode()
+    monkeypatch.setattr(front_desk_clients, "LISTED", 2)
+
+    page = the_statement(staff_http, url, 'SELECT "clients_client"."id"', "LIMIT 20")
+    checked = staff_http.get(url).content.decode()
+
+    assert "client_name_idx" in plan(page, IN_ORDER)
+    assert "SubPlan" in plan(page, IN_ORDER)
+
+    def names(html: str) -> list[str]:
+        return re.findall(r"Client Number\d+", html)
+
+    assert names(checked) == names(listed)
+    assert len(set(names(listed))) == 20  # a full page: more than LISTED matched
 
 
 def test_the_front_desk_work_list_reads_held_and_flagged_bookings_by_index(

@@ -3,13 +3,17 @@
 import datetime
 import re
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, F, OuterRef, Q, Subquery, Value
 
 from clients.models import Client, Digits
 
 from ..models import Appointment
 
 RESULTS = 20
+# A search matching this few clients is answered from the list of their ids. More ("an":
+# thousands of a chain's clients), and the clients are read in name order instead, each
+# checked, until RESULTS are found: gathering every match first took 0.1-0.2 s.
+LISTED = 1_000
 # Fewer digits than this are part of a name or a date, not a phone number.
 PHONE_DIGITS = 4
 
@@ -34,8 +38,9 @@ def parse_date(text: str) -> datetime.date | None:
 
 def find_clients(query: str) -> list[Client]:
     """Clients matching a name (every word), an email address, a phone number or a date
-    of birth, each with `last_visit` (their latest completed appointment's start). One
-    query. Erased clients are never found."""
+    of birth, each with `last_visit` (their latest completed appointment's start), the
+    first RESULTS by name: the matches' ids (up to LISTED, a query for each way of
+    matching), then the clients. Erased clients are never found."""
     query = " ".join(query.split())[:100]
     if not query:
         return []
@@ -57,14 +62,33 @@ def find_clients(query: str) -> list[Client]:
                     phone_digits__contains=digits
                 )
             )
-    first, *others = [way.order_by().values("pk") for way in ways]
+    # Each way's matches, as many as LISTED + 1 and no more: a common word stops there. A
+    # query a way: a word too short for the trigram indexes reads each table once.
+    found = list(
+        dict.fromkeys(
+            pk for way in ways for pk in way.order_by().values_list("pk", flat=True)[: LISTED + 1]
+        )
+    )
+    if len(found) <= LISTED:
+        matching = Q(pk__in=found)
+    else:  # each client as read, by a subquery PostgreSQL keeps per row (LIMIT 1)
+        matching = Q.create(
+            [
+                Subquery(
+                    way.filter(pk=OuterRef("pk")).values(found=Value(True))[:1],
+                    output_field=BooleanField(),
+                )
+                for way in ways
+            ],
+            connector=Q.OR,
+        )
     last_visit = (
         Appointment.objects.filter(client=OuterRef("pk"), status=Appointment.Status.COMPLETED)
         .order_by("-starts_at")
         .values("starts_at")[:1]
     )
     return list(
-        Client.objects.filter(erased_at__isnull=True, pk__in=first.union(*others))
+        Client.objects.filter(matching, erased_at__isnull=True)
         .annotate(last_visit=Subquery(last_visit))
         .select_related("user")
         .order_by("full_name", "pk")[:RESULTS]

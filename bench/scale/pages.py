@@ -382,6 +382,11 @@ def site_pages(people: Cast, *, runs: int) -> list[Page]:
             ),
             Page(
                 "staff",
+                "front desk: client search by a common fragment (an)",
+                _query("/front-desk/book/", **slot, q="an"),
+            ),
+            Page(
+                "staff",
                 "front desk: book, confirm",
                 _query("/front-desk/book/", **slot, client=client.pk),
             ),

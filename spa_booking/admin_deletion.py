@@ -17,6 +17,7 @@ nothing of the years is read. Otherwise Django's own page follows.
 from django.db import models
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.http import HttpRequest
+from django.utils.text import capfirst
 
 # How far down the records a deletion would take with it (on_delete=CASCADE) to look for
 # kept ones: a user's client profile and its appointments are two steps.
@@ -47,8 +48,7 @@ def kept_records(model: type[models.Model], objs) -> list[str]:
     lines = []
     for kept, lookup in kept_paths(model):
         if kept._default_manager.filter(**{f"{lookup}__in": objs}).exists():
-            name = str(kept._meta.verbose_name_plural)
-            line = f"{name[:1].upper()}{name[1:]} (the spa keeps them)"
+            line = f"{capfirst(kept._meta.verbose_name_plural)} (the spa keeps them)"
             if line not in lines:
                 lines.append(line)
     return lines

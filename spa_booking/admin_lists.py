@@ -21,13 +21,11 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import (
-    BooleanField,
     F,
     Max,
     Min,
     OuterRef,
     Q,
-    Subquery,
     TextField,
     Value,
 )
@@ -37,6 +35,8 @@ from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst, smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
+
+from .row_checks import on_each_row
 
 # Pages past this many rows are not offered: narrow the list with a filter or a search.
 # Counting ten thousand index entries takes a few milliseconds; counting two million
@@ -196,16 +196,15 @@ def _matching(model, paths: list[str], words: list[str], column: str) -> list | 
 
 def _each_row_matching(model, paths: list[str], words: list[str], **related_to) -> Q:
     """Whether the list's row's related row (`related_to`: how it is found from the row) has
-    every word in one of `paths`, asked of each row as PostgreSQL reads the list: a
-    subquery with LIMIT 1 is kept per row (an EXISTS would become a join that gathers every
-    matching client first). For a search too common to list; its count stops early too
+    every word in one of `paths`, asked of each row as PostgreSQL reads the list
+    (spa_booking.row_checks). For a search too common to list; its count stops early too
     (BROAD_SEARCH_COUNT_LIMIT)."""
     related = model._default_manager.filter(**related_to).order_by()
     for word in words:
         related = related.filter(
             Q.create([(f"{path}__icontains", word) for path in paths], connector=Q.OR)
         )
-    return Q(Subquery(related.values(found=Value(True))[:1], output_field=BooleanField()))
+    return on_each_row(related)
 
 
 class ActionCheckboxMixin:

@@ -3,9 +3,10 @@
 import datetime
 import re
 
-from django.db.models import BooleanField, F, OuterRef, Q, Subquery, Value
+from django.db.models import F, OuterRef, Q, Subquery
 
 from clients.models import Client, Digits
+from spa_booking.row_checks import on_each_row
 
 from ..models import Appointment
 
@@ -71,17 +72,10 @@ def find_clients(query: str) -> list[Client]:
     )
     if len(found) <= LISTED:
         matching = Q(pk__in=found)
-    else:  # each client as read, by a subquery PostgreSQL keeps per row (LIMIT 1)
-        matching = Q.create(
-            [
-                Subquery(
-                    way.filter(pk=OuterRef("pk")).values(found=Value(True))[:1],
-                    output_field=BooleanField(),
-                )
-                for way in ways
-            ],
-            connector=Q.OR,
-        )
+    else:  # each client checked as the list is read (spa_booking.row_checks)
+        matching = Q()
+        for way in ways:
+            matching |= on_each_row(way.filter(pk=OuterRef("pk")))
     last_visit = (
         Appointment.objects.filter(client=OuterRef("pk"), status=Appointment.Status.COMPLETED)
         .order_by("-starts_at")
